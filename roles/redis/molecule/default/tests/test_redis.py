@@ -1,0 +1,82 @@
+"""Redis as a user meets it: redis-cli on the Docker host against the published port."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+PORT = 17777
+CONTAINER = "molecule-redis-redis"
+
+
+@pytest.fixture(scope="module")
+def password(host) -> str:
+    name = host.backend.get_hostname()
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "credentials" / name / "redis_password"
+    assert oct(path.stat().st_mode & 0o777) == "0o600", "generated secret must be 0600"
+    return path.read_text().strip()
+
+
+def cli(host, *args: str, password: str | None = None):
+    auth = f"REDISCLI_AUTH={password} " if password else ""
+    return host.run(f"{auth}redis-cli --no-auth-warning -p {PORT} " + " ".join(args))
+
+
+def test_ping_with_password_answers_pong(host, password):
+    assert cli(host, "PING", password=password).stdout.strip() == "PONG"
+
+
+def test_commands_without_password_are_refused(host):
+    out = cli(host, "SET", "intruder", "1").stdout
+    assert "NOAUTH" in out
+
+
+def test_wrong_password_is_refused(host):
+    result = cli(host, "PING", password="not-the-password-at-all")
+    assert "WRONGPASS" in result.stderr
+    assert "PONG" not in result.stdout
+
+
+def test_key_survives_recreation_of_the_container(host, password):
+    # side_effect.yml wrote it, removed the container and converged again.
+    assert cli(host, "GET", "survivor", password=password).stdout.strip() == "written-before-recreate"
+
+
+def test_append_only_persistence_is_on(host, password):
+    assert cli(host, "CONFIG", "GET", "appendonly", password=password).stdout.split() == ["appendonly", "yes"]
+
+
+def test_published_on_loopback_only(host):
+    assert host.socket(f"tcp://127.0.0.1:{PORT}").is_listening
+    assert not host.socket(f"tcp://0.0.0.0:{PORT}").is_listening
+
+
+def inspect(host) -> dict:
+    info = host.ansible("community.docker.docker_container_info", f"name={CONTAINER}", check=False)
+    assert info["exists"], info
+    return info["container"]
+
+
+def test_container_is_healthy_and_restarts_by_itself(host):
+    deadline = time.monotonic() + 60
+    while (state := inspect(host)["State"]["Health"]["Status"]) != "healthy" and time.monotonic() < deadline:
+        time.sleep(2)
+    assert state == "healthy"
+    config = inspect(host)
+    assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert config["Config"]["Labels"]["org.devstack.stack"] == "molecule-redis"
+
+
+def test_password_is_not_in_docker_inspect(host, password):
+    config = inspect(host)
+    assert password not in json.dumps(config)
+    assert not any("requirepass" in part for part in config["Config"]["Cmd"])
+
+
+def test_data_lives_in_the_named_volume(host):
+    mounts = {m["Destination"]: m for m in inspect(host)["Mounts"]}
+    assert mounts["/data"]["Type"] == "volume"
+    assert mounts["/data"]["Name"] == "molecule-redis_redis_data"
+    assert mounts["/etc/redis/redis.conf"]["RW"] is False

@@ -1,0 +1,58 @@
+"""Bad input fails before anything changes, with a message naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import playbook, stack_objects
+
+STACK = "pytest-badinput"
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"redis_port": 70000}, "redis_port"),
+        ({"redis_port": 0}, "redis_port"),
+        ({"redis_port": "seven"}, "redis_port"),
+        ({"redis_bind_address": "0.0.0.0.0"}, "redis_bind_address"),
+        ({"redis_bind_address": "localhost"}, "redis_bind_address"),
+        ({"redis_password": "short"}, "redis_password"),
+        ({"redis_restart_policy": "sometimes"}, "redis_restart_policy"),
+    ],
+    ids=lambda v: str(v) if not isinstance(v, dict) else next(iter(v)) + "=" + str(next(iter(v.values()))),
+)
+def test_redis_rejects_bad_input_before_changing_anything(docker_client, tmp_path, extra, named):
+    import json
+
+    result = playbook("playbooks/redis.yml", "-e", json.dumps({"devstack_name": STACK, **extra}),
+                      "-e", f"devstack_credentials_dir={tmp_path}")
+    assert result.returncode != 0
+    assert named in result.output
+    assert result.recap()["localhost"]["changed"] == 0
+    assert stack_objects(docker_client, STACK) == []
+    assert not (tmp_path / "localhost" / "redis_password").exists()
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        ({"name": "x/y", "tag": "1", "source": "ftp", "context": "redis"}, "source"),
+        ({"name": "x/y", "tag": "1", "source": "build", "context": "no-such-context"}, "context"),
+        ({"name": "Bad Name", "tag": "1", "source": "build", "context": "redis"}, "images_catalog"),
+    ],
+    ids=["unknown-source", "missing-context", "bad-name"],
+)
+def test_images_rejects_a_bad_catalog_entry(docker_client, entry, named):
+    import json
+
+    result = playbook("playbooks/images.yml", "-e", json.dumps({"images_catalog": [entry]}))
+    assert result.returncode != 0
+    assert named in result.output
+    assert result.recap()["localhost"]["changed"] == 0
+    assert docker_client.images.list(name="x/y") == []
+
+
+def test_images_rejects_a_malformed_mirror():
+    result = playbook("playbooks/images.yml", "-e", "images_base_mirror=ftp//nowhere")
+    assert result.returncode != 0
+    assert "images_base_mirror" in result.output

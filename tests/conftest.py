@@ -38,7 +38,7 @@ def run(*args: str | Path, timeout: int = 900, env: dict[str, str] | None = None
         stderr=subprocess.STDOUT,
         text=True,
         timeout=timeout,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", **(env or {})},
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(env or {})},
     )
     return Run(proc.returncode, proc.stdout)
 

@@ -1,0 +1,92 @@
+"""The `load` source as the team uses it against the Suzhou image server: the first run moves
+the tarball once, a re-run moves nothing, a broken transfer resumes, a corrupt tarball or a
+dead server loads nothing, and the loaded image has the ID the server published."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+IMAGE = "molecule-images-load/payload:1"
+PUBLISHED = "/var/lib/devstack/images/publish"
+PARTIAL = 3 * 1024 * 1024
+
+
+def read_json(host, path: str):
+    return json.loads(host.file(path).content_string)
+
+
+@pytest.fixture(scope="module")
+def published_id(host) -> str:
+    line = host.file(f"{PUBLISHED}/IMAGES").content_string.split("\n")[0]
+    image_id, tarball, ref = line.split()
+    assert ref == IMAGE
+    return image_id
+
+
+@pytest.fixture(scope="module")
+def side_effect(host) -> dict:
+    return read_json(host, "/root/side_effect.json")
+
+
+def test_loaded_image_has_the_published_id(host, published_id):
+    images = host.ansible("community.docker.docker_image_info", f"name={IMAGE}", check=False)["images"]
+    assert [i["Id"] for i in images] == [published_id]
+
+
+def test_server_publishes_checksums_that_sha256sum_accepts(host):
+    result = host.run(f"cd {PUBLISHED} && sha256sum -c SHA256SUMS")
+    assert result.rc == 0, result.stdout + result.stderr
+
+
+def test_first_run_moved_the_tarball_once(host):
+    (report,) = read_json(host, "/root/converge-transfer.json")
+    assert report["files_transferred"] == 1
+    assert report["file_size"] > 8 * 1024 * 1024
+    assert report["bytes_received"] >= report["file_size"]
+
+
+def test_rerun_with_the_image_present_transfers_nothing(side_effect):
+    assert side_effect["rerun"]["report"] == []
+
+
+def test_pull_of_a_present_image_does_not_pull(side_effect):
+    assert side_effect["pull_present"] == {"changed": False, "actions": []}
+
+
+def test_reload_from_a_complete_local_copy_moves_no_file_data(side_effect):
+    (report,) = side_effect["reload_local_copy"]["report"]
+    assert report["files_transferred"] == 0
+    assert report["literal_data"] == 0
+    assert report["bytes_received"] < 4096
+
+
+def test_broken_transfer_resumes_with_only_the_remainder(side_effect):
+    (report,) = side_effect["resume"]["report"]
+    remainder = report["file_size"] - PARTIAL
+    assert report["literal_data"] == remainder
+    assert remainder <= report["bytes_received"] < remainder + 64 * 1024
+
+
+def test_corrupt_tarball_fails_and_loads_nothing(side_effect):
+    corrupt = side_effect["corrupt"]
+    assert corrupt["failed"] is True
+    assert "checksum mismatch" in corrupt["msg"]
+    assert "SHA256SUMS" in corrupt["msg"]
+    assert corrupt["images_after"] == 0
+    assert corrupt["tarball_left"] is False
+
+
+def test_unreachable_server_fails_clearly_and_loads_nothing(side_effect):
+    unreachable = side_effect["unreachable"]
+    assert unreachable["failed"] is True
+    assert "images_server_host" in unreachable["msg"]
+    assert "Nothing was loaded" in unreachable["msg"]
+    assert unreachable["images_after"] == 0
+
+
+def test_image_id_is_checked_after_loading(side_effect):
+    wrong_pin = side_effect["wrong_pin"]
+    assert wrong_pin["failed"] is True
+    assert "expected sha256:" + "0" * 64 in wrong_pin["msg"]

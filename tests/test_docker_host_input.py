@@ -1,0 +1,58 @@
+"""docker_host rejects bad input before changing anything, and on this machine (an engine
+started outside the role: no marker file) it only verifies and reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from conftest import playbook
+
+MARKER = Path("/etc/devstack/docker_host.managed")
+DAEMON_JSON = Path("/etc/docker/daemon.json")
+
+
+def fingerprint() -> str:
+    return hashlib.sha256(DAEMON_JSON.read_bytes()).hexdigest() if DAEMON_JSON.exists() else "absent"
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"docker_host_registry_mirrors": ["ftp://mirror.example.cn"]}, "docker_host_registry_mirrors"),
+        ({"docker_host_registry_mirrors": ["mirror.example.cn"]}, "docker_host_registry_mirrors"),
+        ({"docker_host_registry_mirrors": ["https://mirror.example.cn/v2/path"]}, "docker_host_registry_mirrors"),
+        ({"docker_host_registry_mirrors": "https://mirror.example.cn, https://b"}, "docker_host_registry_mirrors"),
+        ({"docker_host_log_max_size": "10 MB"}, "docker_host_log_max_size"),
+        ({"docker_host_log_max_file": 0}, "docker_host_log_max_file"),
+        ({"docker_host_users": ["Bad User"]}, "docker_host_users"),
+        ({"docker_host_engine_mode": "sometimes"}, "docker_host_engine_mode"),
+        ({"docker_host_engine_source": "snap"}, "docker_host_engine_source"),
+        ({"docker_host_data_dir": "srv/devstack"}, "docker_host_data_dir"),
+    ],
+    ids=["ftp-mirror", "mirror-without-scheme", "mirror-with-path", "mirrors-as-string", "log-size",
+         "log-files", "user-name", "engine-mode", "engine-source", "relative-data-dir"],
+)
+def test_docker_host_rejects_bad_input_before_changing_anything(extra, named):
+    before = fingerprint()
+    # Never with docker_host_engine_mode=manage here: this machine's engine is not the role's.
+    result = playbook("playbooks/docker_host.yml", "-e", json.dumps(extra))
+    assert result.returncode != 0
+    assert named in result.output
+    assert result.recap()["localhost"]["changed"] == 0
+    assert fingerprint() == before
+    assert not MARKER.exists()
+
+
+def test_engine_not_installed_by_the_role_is_only_verified():
+    if MARKER.exists():
+        pytest.skip(f"{MARKER} exists: this machine's engine was adopted by the role")
+    before = fingerprint()
+    result = playbook("playbooks/docker_host.yml")
+    assert result.returncode == 0, result.output[-3000:]
+    assert result.recap()["localhost"]["changed"] == 0
+    assert "NOT installed by this role" in result.output
+    assert fingerprint() == before
+    assert not MARKER.exists()

@@ -1,0 +1,44 @@
+"""The images catalog's pull and load sources reject bad input before anything changes,
+naming the variable: an unknown source, a malformed checksum or image ID pin, a tarball
+name with a path, an image server that is missing or malformed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import playbook
+
+LOAD = {"name": "x/y", "tag": "1", "source": "load"}
+SERVER = {"images_server_host": "images.example.test"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"images_catalog": [{"name": "x/y", "tag": "1", "source": "ftp"}]}, "source"),
+        ({"images_catalog": [{**LOAD, "sha256": "abc123"}], **SERVER}, "sha256"),
+        ({"images_catalog": [{**LOAD, "sha256": "G" * 64}], **SERVER}, "sha256"),
+        ({"images_catalog": [{**LOAD, "image_id": "f" * 64}], **SERVER}, "image_id"),
+        ({"images_catalog": [{"name": "x/y", "tag": "1", "source": "pull", "image_id": "sha256:123"}]}, "image_id"),
+        ({"images_catalog": [{**LOAD, "file": "../../etc/shadow"}], **SERVER}, "file"),
+        ({"images_catalog": [LOAD]}, "images_server_host"),
+        ({"images_catalog": [LOAD], **SERVER, "images_server_port": 70000}, "images_server_port"),
+        ({"images_catalog": [LOAD], **SERVER, "images_server_path": "relative/dir"}, "images_server_path"),
+    ],
+    ids=["unknown-source", "short-sha256", "non-hex-sha256", "image-id-without-prefix", "pull-bad-image-id",
+         "file-with-path", "no-server", "server-port", "server-path"],
+)
+def test_images_rejects_bad_pull_and_load_input(docker_client, extra, named):
+    result = playbook("playbooks/images.yml", "-e", json.dumps(extra))
+    assert result.returncode != 0
+    assert named in result.output
+    assert result.recap()["localhost"]["changed"] == 0
+    assert docker_client.images.list(name="x/y") == []
+
+
+def test_publish_needs_an_image_server():
+    result = playbook("playbooks/publish_images.yml", "-e", json.dumps({"images_catalog": []}))
+    assert result.returncode != 0
+    assert "images_server_host" in result.output
+    assert result.recap()["localhost"]["changed"] == 0

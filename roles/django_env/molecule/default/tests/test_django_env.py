@@ -53,6 +53,14 @@ def side_effect(host) -> dict:
     return json.loads(host.file("/tmp/django_env_side_effect.json").content_string)
 
 
+def test_the_server_kept_running_through_the_failures(host, web):
+    # First: later tests restart the server on purpose.
+    result = side_effect(host)
+    assert result["pid_before"] and result["pid_before"] == result["pid_after"]
+    code, pid_now = web.exec_run(["pgrep", "--oldest", "--full", "manage.py runserver"])
+    assert pid_now.decode().strip() == result["pid_before"]
+
+
 def test_page_is_translated_and_reads_postgres_and_the_redis_cache(host):
     page = get(host, "/")
     assert "来自团队开发环境的问候" in page                      # zh_Hans, compiled from the .po
@@ -128,13 +136,6 @@ def test_requirements_that_cannot_be_installed_fail_clearly(host):
     message = side_effect(host)["bad_requirements"]
     assert "django_env_requirements_file requirements-broken.txt could not be installed" in message
     assert "devstack-no-such-package-anywhere" in message
-
-
-def test_the_server_kept_running_through_the_failures(host, web):
-    result = side_effect(host)
-    assert result["pid_before"] and result["pid_before"] == result["pid_after"]
-    code, pid_now = web.exec_run(["pgrep", "--oldest", "--full", "manage.py runserver"])
-    assert pid_now.decode().strip() == result["pid_before"]
 
 
 def test_a_code_change_under_data_reloads_the_server(host, web):

@@ -1,0 +1,82 @@
+"""Bad input to postgres, mailpit and django_env fails before anything changes, with a
+message naming the variable."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import playbook, stack_objects
+
+STACK = "pytest-django-input"
+
+
+def ident(value: object) -> str:
+    if isinstance(value, dict):
+        key = next(iter(value))
+        return f"{key}={value[key]}"
+    return str(value)
+
+
+def rejected(docker_client, tmp_path, play: str, extra: dict, named: str) -> None:
+    result = playbook(play, "-e", json.dumps({"devstack_name": STACK, **extra}),
+                      "-e", f"devstack_credentials_dir={tmp_path}")
+    assert result.returncode != 0
+    assert named in result.output
+    assert result.recap()["localhost"]["changed"] == 0
+    assert stack_objects(docker_client, STACK) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"postgres_port": 70000}, "postgres_port"),
+        ({"postgres_bind_address": "localhost"}, "postgres_bind_address"),
+        ({"postgres_user": "Robert'); DROP"}, "postgres_user"),
+        ({"postgres_password": "short"}, "postgres_password"),
+        ({"postgres_password": "has/slash@and-is-long-enough"}, "postgres_password"),
+        ({"postgres_restart_policy": "sometimes"}, "postgres_restart_policy"),
+    ],
+    ids=ident,
+)
+def test_postgres_rejects_bad_input(docker_client, tmp_path, extra, named):
+    rejected(docker_client, tmp_path, "playbooks/postgres.yml", extra, named)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"mailpit_enabled": True, "mailpit_ui_port": 0}, "mailpit_ui_port"),
+        ({"mailpit_enabled": True, "mailpit_smtp_port": 8025}, "mailpit_smtp_port"),
+        ({"mailpit_enabled": True, "mailpit_bind_address": "0.0.0.0.0"}, "mailpit_bind_address"),
+        ({"mailpit_enabled": True, "mailpit_image": "Not An Image"}, "mailpit_image"),
+    ],
+    ids=ident,
+)
+def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
+    rejected(docker_client, tmp_path, "playbooks/mailpit.yml", extra, named)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"django_env_locales": ["zh CN"]}, "django_env_locales"),
+        ({"django_env_locales": []}, "django_env_locales"),
+        ({"django_env_repo_url": "not a url"}, "django_env_repo_url"),
+        ({"django_env_repo_version": "main; rm -rf /"}, "django_env_repo_version"),
+        ({"django_env_requirements_file": "../etc/passwd"}, "django_env_requirements_file"),
+        ({"django_env_data_dir": "data"}, "django_env_data_dir"),
+        ({"django_env_runserver_address": "0.0.0.0:80000"}, "django_env_runserver_address"),
+        ({"django_env_extra_env": {"BAD-NAME": "x"}}, "django_env_extra_env"),
+        ({"django_env_settings_module": "sample/settings"}, "django_env_settings_module"),
+        ({"django_env_migrate": "perhaps"}, "django_env_migrate"),
+    ],
+    ids=ident,
+)
+def test_django_env_rejects_bad_input(docker_client, tmp_path, extra, named):
+    rejected(docker_client, tmp_path, "playbooks/django_env.yml", extra, named)
+
+
+def test_django_env_names_a_missing_work_container(docker_client, tmp_path):
+    rejected(docker_client, tmp_path, "playbooks/django_env.yml", {}, "django_env_container pytest-django-input-web")

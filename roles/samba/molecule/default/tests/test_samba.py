@@ -36,8 +36,9 @@ def smb(host, command: str, *, user: str | None, password: str | None = None, po
 
 
 def exec_in(host, command: str) -> str:
-    result = host.ansible("community.docker.docker_container_exec",
-                          f"container={CONTAINER} command={shlex.quote(command)}", check=False)
+    """Output of a shell command run in the data container (docker exec, arguments as JSON)."""
+    args = {"container": CONTAINER, "argv": ["sh", "-c", command]}
+    result = host.ansible("community.docker.docker_container_exec", json.dumps(args), check=False)
     assert result.get("rc") == 0, result
     return result["stdout"]
 

@@ -86,6 +86,9 @@ class Stack:
         return output.decode(errors="replace")
 
     def volume_files(self, volume: str = VOLUME) -> dict[str, list]:
+        # Never let `docker run -v` create a missing volume: a lost volume must fail here.
+        labels = self.client.volumes.get(volume).attrs["Labels"] or {}
+        assert labels.get("org.devstack.stack") == STACK, f"{volume} is not labelled with the stack: {labels}"
         output = self.client.containers.run(
             BASE_IMAGE, ["python3", "-c", HASH_SCRIPT, "/v"], network_mode="none", remove=True, labels=LABELS,
             volumes={volume: {"bind": "/v", "mode": "ro"}},
@@ -116,6 +119,12 @@ def remove_everything(client: docker.DockerClient) -> None:
         container.remove(force=True)
     for volume in client.volumes.list(filters=label):
         volume.remove(force=True)
+    # By name too: a volume made without labels (by a failed run) must not survive either.
+    for name in (VOLUME, RESTORED, f"{STACK}_data_damaged"):
+        try:
+            client.volumes.get(name).remove(force=True)
+        except docker.errors.NotFound:
+            pass
     for network in client.networks.list(filters=label):
         network.remove()
     try:
@@ -282,4 +291,5 @@ def test_purge_needs_the_stack_name(stack: Stack, written: Hashes):
     assert result.returncode == 0, result.output[-3000:]
     label = {"label": f"org.devstack.stack={STACK}"}
     assert stack.client.volumes.list(filters=label) == []
+    assert [v.name for v in stack.client.volumes.list() if v.name.startswith(STACK)] == []
     assert [c.name for c in stack.client.containers.list(all=True, filters=label)] == []

@@ -1,0 +1,150 @@
+"""The share as a Windows user meets it: smbclient on the Docker host against the
+published port, with the users' passwords, a guest, and an SMB1 client."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+
+PORT = 1445
+NETBIOS_PORT = 1139
+CONTAINER = "molecule-samba-my-data"
+VOLUME = "molecule-samba_data"
+IMAGE = "devstack/samba:4.17"
+ALICE_PASSWORD = "alice-from-vault-0123456789"
+SMB1 = "--option='client min protocol=NT1' --option='client max protocol=NT1'"
+
+
+@pytest.fixture(scope="module")
+def dev_password(host) -> str:
+    name = host.backend.get_hostname()
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "credentials" / name / "samba_dev_password"
+    assert oct(path.stat().st_mode & 0o777) == "0o600", "generated secret must be 0600"
+    return path.read_text().strip()
+
+
+def smb(host, command: str, *, user: str | None, password: str | None = None, port: int = PORT,
+        options: str = "-m SMB3"):
+    """smbclient against the share; the password travels in PASSWD, not on its command line."""
+    auth = f"PASSWD={shlex.quote(password)} " if password is not None else ""
+    who = f"-U {user}" if user else "-N"
+    return host.run(f"{auth}smbclient //127.0.0.1/data -p {port} {who} {options} -c {shlex.quote(command)}")
+
+
+def exec_in(host, command: str) -> str:
+    """Output of a shell command run in the data container (docker exec, arguments as JSON)."""
+    args = {"container": CONTAINER, "argv": ["sh", "-c", command]}
+    result = host.ansible("community.docker.docker_container_exec", json.dumps(args), check=False)
+    assert result.get("rc") == 0, result
+    return result["stdout"]
+
+
+def inspect(host) -> dict:
+    info = host.ansible("community.docker.docker_container_info", f"name={CONTAINER}", check=False)
+    assert info["exists"], info
+    return info["container"]
+
+
+def test_user_with_generated_password_writes_and_reads_back(host, dev_password):
+    host.run("printf 'hello over smb\\n' > /tmp/hello.txt")
+    assert smb(host, "put /tmp/hello.txt hello.txt", user="dev", password=dev_password).rc == 0
+    got = smb(host, "get hello.txt /tmp/hello-back.txt", user="dev", password=dev_password)
+    assert got.rc == 0, got.stderr
+    assert host.file("/tmp/hello-back.txt").content_string == "hello over smb\n"
+
+
+def test_files_are_owned_by_the_mapped_user(host, dev_password):
+    smb(host, "mkdir owned; put /tmp/hello.txt owned/f.txt", user="dev", password=dev_password)
+    assert exec_in(host, "stat -c %u:%g:%a /data/owned /data/owned/f.txt").split() == [
+        "1000:1000:775", "1000:1000:664"]
+
+
+def test_user_with_vault_password_logs_in(host):
+    assert smb(host, "ls", user="alice", password=ALICE_PASSWORD).rc == 0
+
+
+def test_wrong_password_is_refused(host):
+    result = smb(host, "ls", user="dev", password="not-the-password-at-all")
+    assert result.rc != 0
+    assert "NT_STATUS_LOGON_FAILURE" in result.stdout + result.stderr
+
+
+def test_guest_is_refused(host):
+    result = smb(host, "ls", user=None)
+    assert result.rc != 0
+    assert "NT_STATUS_ACCESS_DENIED" in result.stdout + result.stderr or "LOGON_FAILURE" in result.stdout + result.stderr
+    assert smb(host, "ls", user="guest", password="").rc != 0
+
+
+def test_smb1_negotiation_is_refused(host, dev_password):
+    result = smb(host, "ls", user="dev", password=dev_password, options=SMB1)
+    assert result.rc != 0
+    assert "protocol negotiation failed" in result.stdout + result.stderr
+
+
+def test_smb2_02_is_refused_smb2_10_accepted(host, dev_password):
+    assert smb(host, "ls", user="dev", password=dev_password,
+               options="--option='client max protocol=SMB2_02'").rc != 0
+    assert smb(host, "ls", user="dev", password=dev_password,
+               options="--option='client max protocol=SMB2_10'").rc == 0
+
+
+def test_netbios_session_port_serves_the_share(host, dev_password):
+    assert smb(host, "ls", user="dev", password=dev_password, port=NETBIOS_PORT).rc == 0
+
+
+def test_published_on_loopback_only(host):
+    for port in (PORT, NETBIOS_PORT):
+        assert host.socket(f"tcp://127.0.0.1:{port}").is_listening
+        assert not host.socket(f"tcp://0.0.0.0:{port}").is_listening
+
+
+def test_file_survived_recreation_of_the_container(host, dev_password):
+    # side_effect.yml wrote it, removed the container and converged again.
+    got = smb(host, "get survivor.txt /tmp/survivor-back.txt", user="dev", password=dev_password)
+    assert got.rc == 0, got.stderr
+    assert host.file("/tmp/survivor-back.txt").content_string == "written-before-recreate\n"
+
+
+def test_share_came_back_by_itself_after_smbd_died(host):
+    # side_effect.yml killed PID 1 inside the container.
+    config = inspect(host)
+    assert config["RestartCount"] >= 1
+    assert config["State"]["Health"]["Status"] == "healthy"
+    assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+
+
+def test_only_the_listed_users_are_in_the_passdb(host):
+    assert sorted(line.split(":")[0] for line in exec_in(host, "pdbedit -L").split()) == ["alice", "dev"]
+
+
+def test_data_volume_is_the_only_mount(host):
+    mounts = inspect(host)["Mounts"]
+    assert [(m["Type"], m.get("Name"), m["Destination"]) for m in mounts] == [("volume", VOLUME, "/data")]
+
+
+def test_image_declares_no_volume(host):
+    image = host.ansible("community.docker.docker_image_info", f"name={IMAGE}", check=False)["images"][0]
+    assert not image["Config"]["Volumes"]
+
+
+def test_volume_is_labelled(host):
+    info = host.ansible("community.docker.docker_volume_info", f"name={VOLUME}", check=False)
+    assert info["exists"]
+    assert info["volume"]["Labels"] == {
+        "org.devstack.project": "devstack", "org.devstack.stack": "molecule-samba", "org.devstack.role": "samba"}
+
+
+def test_users_file_is_root_only_inside(host):
+    assert exec_in(host, "stat -c %U:%G:%a /etc/samba/devstack-users /root/.smb-health").split() == [
+        "root:root:600", "root:root:600"]
+
+
+def test_passwords_are_not_in_docker_inspect(host, dev_password):
+    dumped = json.dumps(inspect(host))
+    assert dev_password not in dumped
+    assert ALICE_PASSWORD not in dumped

@@ -1,0 +1,295 @@
+"""The shared data survives everything a normal day does to the stack.
+
+1,000 files are written over SMB (smbclient in a throw-away Molecule-host container on the
+host network: nothing is installed on the controller), then the stack is re-converged,
+its containers removed and re-created, the Samba image changed, the containers restarted,
+the stack torn down (without purge) and set up again, and the volume backed up and
+restored into a new volume. The sha256 of every file is compared after each step.
+Everything labelled with the test stack is removed at the end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import docker
+import pytest
+from conftest import Run, playbook
+
+STACK = "pytest-datasafety"
+SAMBA_PORT = 2445
+WEB_PORT = 28000
+VOLUME = f"{STACK}_data"
+RESTORED = f"{STACK}_data_restored"
+SAMBA = f"{STACK}-my-data"
+WEB = f"{STACK}-web"
+SAMBA_IMAGE = "devstack/samba:4.17"
+RETAGGED = "devstack/samba:pytest-datasafety"
+CLIENT_IMAGE = "devstack/molecule-host:bookworm"
+BASE_IMAGE = "devstack/base:bookworm"
+LABELS = {"org.devstack.project": "devstack", "org.devstack.stack": STACK, "org.devstack.role": "pytest"}
+
+# Prints {path: [sha256, uid, gid]} for every regular file under the folder given.
+HASH_SCRIPT = """
+import hashlib, json, os, sys
+root = sys.argv[1]
+out = {}
+for top, _, files in os.walk(root):
+    for name in files:
+        path = os.path.join(top, name)
+        st = os.lstat(path)
+        with open(path, "rb") as f:
+            out[os.path.relpath(path, root)] = [hashlib.sha256(f.read()).hexdigest(), st.st_uid, st.st_gid]
+print(json.dumps(out))
+"""
+
+Hashes = dict[str, str]
+
+
+class Stack:
+    """Drives the playbooks and the SMB client against the test stack."""
+
+    def __init__(self, client: docker.DockerClient, work: Path) -> None:
+        self.client = client
+        self.work = work
+        self.credentials = work / "credentials"
+        self.backups = work / "backups"
+        self.vars = {"devstack_name": STACK, "samba_port": SAMBA_PORT, "workspace_port": WEB_PORT,
+                     "devstack_credentials_dir": str(self.credentials), "backup_dir": str(self.backups)}
+
+    def play(self, path: str, *args: str, **extra) -> Run:
+        return playbook(path, "-e", json.dumps({**self.vars, **extra}), *args)
+
+    def setup(self, **extra) -> Run:
+        result = self.play("setup.yml", "--tags", "samba,workspace", **extra)
+        assert result.returncode == 0, result.output[-5000:]
+        return result
+
+    def password(self) -> str:
+        return (self.credentials / "localhost" / "samba_dev_password").read_text().strip()
+
+    def smbclient(self, command: str, files: Path) -> str:
+        """smbclient as dev in a throw-away container; the password is in a 0600 auth file."""
+        auth = self.work / "smb-auth"
+        auth.write_text(f"username = dev\npassword = {self.password()}\n")
+        auth.chmod(0o600)
+        output = self.client.containers.run(
+            CLIENT_IMAGE,
+            ["smbclient", "//127.0.0.1/data", "-p", str(SAMBA_PORT), "-A", "/auth", "-m", "SMB3", "-c", command],
+            network_mode="host", remove=True, labels=LABELS, stderr=True,
+            volumes={str(auth): {"bind": "/auth", "mode": "ro"}, str(files): {"bind": "/files", "mode": "rw"}},
+        )
+        return output.decode(errors="replace")
+
+    def volume_files(self, volume: str = VOLUME) -> dict[str, list]:
+        # Never let `docker run -v` create a missing volume: a lost volume must fail here.
+        labels = self.client.volumes.get(volume).attrs["Labels"] or {}
+        assert labels.get("org.devstack.stack") == STACK, f"{volume} is not labelled with the stack: {labels}"
+        output = self.client.containers.run(
+            BASE_IMAGE, ["python3", "-c", HASH_SCRIPT, "/v"], network_mode="none", remove=True, labels=LABELS,
+            volumes={volume: {"bind": "/v", "mode": "ro"}},
+        )
+        return json.loads(output)
+
+    def volume_hashes(self, volume: str = VOLUME) -> Hashes:
+        return {path: entry[0] for path, entry in self.volume_files(volume).items()}
+
+    def workspace_hashes(self) -> Hashes:
+        result = self.client.containers.get(WEB).exec_run(["python3", "-c", HASH_SCRIPT, "/data"])
+        assert result.exit_code == 0, result.output
+        return {path: entry[0] for path, entry in json.loads(result.output).items()}
+
+    def wait_healthy(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.client.containers.get(SAMBA).attrs["State"]
+            if state.get("Health", {}).get("Status") == "healthy":
+                return
+            time.sleep(1)
+        raise AssertionError(f"{SAMBA} is not healthy after {timeout}s: {state}")
+
+
+def remove_everything(client: docker.DockerClient) -> None:
+    label = {"label": f"org.devstack.stack={STACK}"}
+    for container in client.containers.list(all=True, filters=label):
+        container.remove(force=True)
+    for volume in client.volumes.list(filters=label):
+        volume.remove(force=True)
+    # By name too: a volume made without labels (by a failed run) must not survive either.
+    for name in (VOLUME, RESTORED, f"{STACK}_data_damaged"):
+        try:
+            client.volumes.get(name).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+    for network in client.networks.list(filters=label):
+        network.remove()
+    try:
+        client.images.remove(RETAGGED)
+    except docker.errors.ImageNotFound:
+        pass
+    # The role's own folder, if any (the samba and workspace roles write none; teardown
+    # with purge removes it too).
+    os.system(f"rm -rf /etc/devstack/{STACK}")
+
+
+def make_files(root: Path, count: int = 1000) -> Hashes:
+    """count files in 10 folders, random content and sizes, a few names a Windows user would type."""
+    rng = random.Random(4)
+    hashes: Hashes = {}
+    for i in range(count):
+        folder = root / f"folder {i % 10}"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"报告 {i}.txt" if i % 97 == 0 else f"file-{i:04d}.bin"
+        data = rng.randbytes(rng.randint(0, 16384))
+        (folder / name).write_bytes(data)
+        hashes[f"folder {i % 10}/{name}"] = hashlib.sha256(data).hexdigest()
+    return hashes
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client, tmp_path_factory):
+    remove_everything(docker_client)
+    work = tmp_path_factory.mktemp("datasafety")
+    work.chmod(0o700)
+    current = Stack(docker_client, work)
+    try:
+        current.setup()
+        yield current
+    finally:
+        remove_everything(docker_client)
+
+
+@pytest.fixture(scope="module")
+def written(stack: Stack) -> Hashes:
+    """The 1,000 files, written over SMB; their expected hashes."""
+    source = stack.work / "source"
+    expected = make_files(source)
+    stack.smbclient("prompt OFF; recurse ON; lcd /files; mput *", source)
+    assert stack.volume_hashes() == expected, "the files written over SMB are not all in the volume"
+    return expected
+
+
+def test_no_password_in_any_container_inspect(stack: Stack, written: Hashes):
+    password = stack.password()
+    containers = stack.client.containers.list(all=True, filters={"label": f"org.devstack.stack={STACK}"})
+    assert {c.name for c in containers} >= {SAMBA, WEB}
+    for container in containers:
+        attrs = container.attrs
+        config = attrs["Config"]
+        for part, value in {"Env": config.get("Env"), "Cmd": config.get("Cmd"), "Entrypoint": config.get("Entrypoint"),
+                            "Path": attrs.get("Path"), "Args": attrs.get("Args"), "Labels": config.get("Labels"),
+                            "Healthcheck": config.get("Healthcheck")}.items():
+            assert password not in json.dumps(value), f"the password is in {container.name}'s {part}"
+        assert password not in json.dumps(attrs), f"the password is somewhere in docker inspect {container.name}"
+
+
+def test_one_thousand_files_survive_everything(stack: Stack, written: Hashes):
+    client = stack.client
+    assert len(written) == 1000
+    owners = {(uid, gid) for _, uid, gid in stack.volume_files().values()}
+    assert owners == {(1000, 1000)}, f"files written over SMB must belong to dev (1000:1000), got {owners}"
+    assert stack.workspace_hashes() == written, "the work container does not see the files at /data"
+
+    # 1. The playbooks run again: nothing changes.
+    assert stack.setup().recap()["localhost"]["changed"] == 0
+    assert stack.volume_hashes() == written
+
+    # 2. Both containers are removed and re-created.
+    for name in (SAMBA, WEB):
+        client.containers.get(name).remove(force=True)
+    stack.setup()
+    assert stack.volume_hashes() == written
+    assert stack.workspace_hashes() == written
+
+    # 3. The Samba image changes (a new tag): the data container is re-created from it.
+    client.images.get(SAMBA_IMAGE).tag(RETAGGED)
+    stack.setup(samba_image=RETAGGED)
+    assert client.containers.get(SAMBA).attrs["Config"]["Image"] == RETAGGED
+    assert stack.volume_hashes() == written
+
+    # 4. Both containers restart; the share comes back with its users.
+    for name in (SAMBA, WEB):
+        client.containers.get(name).restart(timeout=10)
+    stack.wait_healthy()
+    assert "folder 9" in stack.smbclient("ls", stack.work)
+    assert stack.volume_hashes() == written
+
+    # 5. Teardown without purge keeps the volume; setup brings the same data back.
+    result = stack.play("playbooks/teardown.yml")
+    assert result.returncode == 0, result.output[-3000:]
+    assert client.containers.list(all=True, filters={"label": f"org.devstack.stack={STACK}", "name": STACK}) == []
+    assert stack.volume_hashes() == written
+    stack.setup(samba_image=RETAGGED)
+    stack.wait_healthy()
+    assert stack.workspace_hashes() == written
+
+    # 6. Backup, then restore into a new volume: every file checks out.
+    result = stack.play("playbooks/backup.yml", backup_name="pytest-backup")
+    assert result.returncode == 0, result.output[-3000:]
+    archive = stack.backups / "pytest-backup.tar.gz"
+    assert sorted(p.name for p in stack.backups.iterdir()) == [
+        "pytest-backup.files.sha256", "pytest-backup.tar.gz", "pytest-backup.tar.gz.sha256"]
+    assert len((stack.backups / "pytest-backup.files.sha256").read_text().splitlines()) == 1000
+    result = stack.play("playbooks/restore.yml", restore_archive=str(archive), restore_volume=RESTORED)
+    assert result.returncode == 0, result.output[-3000:]
+    assert "every checksum matches" in result.output
+    assert stack.volume_hashes(RESTORED) == written
+    assert {(u, g) for _, u, g in stack.volume_files(RESTORED).values()} == {(1000, 1000)}
+
+    # 7. And the live share still serves every file, byte for byte.
+    readback = stack.work / "readback"
+    readback.mkdir()
+    readback.chmod(0o777)
+    stack.smbclient("prompt OFF; recurse ON; lcd /files; mget *", readback)
+    got = {p.relative_to(readback).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+           for p in readback.rglob("*") if p.is_file()}
+    assert got == written
+
+
+def test_restore_refuses_an_existing_volume(stack: Stack, written: Hashes):
+    archive = stack.backups / "pytest-backup.tar.gz"
+    assert archive.exists(), "needs the backup made by the previous test"
+    result = stack.play("playbooks/restore.yml", restore_archive=str(archive), restore_volume=VOLUME)
+    assert result.returncode != 0
+    assert "restore_volume" in result.output
+    assert result.recap()["localhost"]["changed"] == 0
+    # Forced, it still refuses a volume a container uses.
+    result = stack.play("playbooks/restore.yml", restore_archive=str(archive), restore_volume=VOLUME, restore_force=True)
+    assert result.returncode != 0
+    assert SAMBA in result.output
+
+
+def test_restore_refuses_a_damaged_archive(stack: Stack, written: Hashes):
+    damaged = stack.work / "damaged"
+    damaged.mkdir()
+    for part in ("tar.gz", "tar.gz.sha256", "files.sha256"):
+        (damaged / f"pytest-backup.{part}").write_bytes((stack.backups / f"pytest-backup.{part}").read_bytes())
+    with open(damaged / "pytest-backup.tar.gz", "r+b") as archive:
+        archive.seek(100)
+        archive.write(b"\0" * 16)
+    result = stack.play("playbooks/restore.yml", restore_archive=str(damaged / "pytest-backup.tar.gz"),
+                        restore_volume=f"{STACK}_data_damaged")
+    assert result.returncode != 0
+    assert "does not match" in result.output
+    assert stack.client.volumes.list(filters={"name": f"{STACK}_data_damaged"}) == []
+
+
+def test_purge_needs_the_stack_name(stack: Stack, written: Hashes):
+    result = stack.play("playbooks/teardown.yml", purge=True)
+    assert result.returncode != 0
+    assert "purge_confirm" in result.output
+    assert result.recap()["localhost"]["changed"] == 0
+    result = stack.play("playbooks/teardown.yml", purge=True, purge_confirm="devstack")
+    assert result.returncode != 0
+    assert stack.volume_hashes() == written, "a refused purge must leave the data alone"
+
+    result = stack.play("playbooks/teardown.yml", purge=True, purge_confirm=STACK)
+    assert result.returncode == 0, result.output[-3000:]
+    label = {"label": f"org.devstack.stack={STACK}"}
+    assert stack.client.volumes.list(filters=label) == []
+    assert [v.name for v in stack.client.volumes.list() if v.name.startswith(STACK)] == []
+    assert [c.name for c in stack.client.containers.list(all=True, filters=label)] == []

@@ -1,0 +1,82 @@
+"""Bad input to the samba and workspace roles and the data playbooks fails before anything
+changes, with a message naming the variable; nothing is created, no password is generated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import playbook, stack_objects
+
+STACK = "pytest-badinput-data"
+
+SAMBA_CASES = [
+    ({"samba_port": 70000}, "samba_port"),
+    ({"samba_netbios_port": 445}, "samba_netbios_port"),
+    ({"samba_bind_address": "localhost"}, "samba_bind_address"),
+    ({"samba_min_protocol": "NT1"}, "samba_min_protocol"),
+    ({"samba_guest_ok": "perhaps"}, "samba_guest_ok"),
+    ({"samba_users": [{"name": "Bad Name"}]}, "samba_users"),
+    ({"samba_users": [{"name": "dev"}, {"name": "dev"}]}, "samba_users"),
+    ({"samba_users": [{"name": "dev", "password": "short"}]}, "samba_users"),
+    ({"samba_users": []}, "samba_users"),
+    ({"samba_uid": 0}, "samba_uid"),
+    ({"samba_share_name": "my share"}, "samba_share_name"),
+    ({"samba_volume": "bad/volume"}, "samba_volume"),
+]
+
+WORKSPACE_CASES = [
+    ({"workspace_port": 0}, "workspace_port"),
+    ({"workspace_bind_address": "0.0.0.300"}, "workspace_bind_address"),
+    ({"workspace_data_mode": "nfs"}, "workspace_data_mode"),
+    ({"workspace_data_mode": "bind"}, "workspace_data_path"),
+    ({"workspace_data_mode": "bind", "workspace_data_path": "relative/folder"}, "workspace_data_path"),
+    ({"workspace_data_mode": "volumes_from"}, "workspace_data_container"),
+    ({"workspace_uid": 0}, "workspace_uid"),
+]
+
+
+def case_id(value) -> str:
+    if isinstance(value, dict):
+        key = next(iter(value))
+        return f"{key}={json.dumps(value[key])}"
+    return str(value)
+
+
+def assert_refused(result, named: str, docker_client) -> None:
+    assert result.returncode != 0
+    assert named in result.output, result.output[-3000:]
+    assert result.recap()["localhost"]["changed"] == 0
+    assert stack_objects(docker_client, STACK) == []
+
+
+@pytest.mark.parametrize(("extra", "named"), SAMBA_CASES, ids=case_id)
+def test_samba_rejects_bad_input(docker_client, tmp_path, extra, named):
+    result = playbook("playbooks/samba.yml", "-e", json.dumps({"devstack_name": STACK, **extra}),
+                      "-e", f"devstack_credentials_dir={tmp_path}")
+    assert_refused(result, named, docker_client)
+    assert not (tmp_path / "localhost").exists(), "no password may be generated before the input is valid"
+    assert "short" not in result.output.replace("short_description", ""), "a bad password must not be echoed"
+
+
+@pytest.mark.parametrize(("extra", "named"), WORKSPACE_CASES, ids=case_id)
+def test_workspace_rejects_bad_input(docker_client, extra, named):
+    result = playbook("playbooks/workspace.yml", "-e", json.dumps({"devstack_name": STACK, **extra}))
+    assert_refused(result, named, docker_client)
+
+
+@pytest.mark.parametrize(
+    ("path", "extra", "named"),
+    [
+        ("playbooks/backup.yml", {"backup_volume": f"{STACK}_no_such_volume"}, "backup_volume"),
+        ("playbooks/backup.yml", {"backup_dir": "relative"}, "backup_dir"),
+        ("playbooks/restore.yml", {}, "restore_archive"),
+        ("playbooks/restore.yml", {"restore_archive": "/nonexistent/x.tar.gz"}, "restore_archive"),
+        ("playbooks/teardown.yml", {"purge": True}, "purge_confirm"),
+    ],
+    ids=["backup-missing-volume", "backup-relative-dir", "restore-no-archive", "restore-missing-archive",
+         "purge-unconfirmed"],
+)
+def test_data_playbooks_reject_bad_input(docker_client, path, extra, named):
+    result = playbook(path, "-e", json.dumps({"devstack_name": STACK, **extra}))
+    assert_refused(result, named, docker_client)

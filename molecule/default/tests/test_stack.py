@@ -1,0 +1,115 @@
+"""The whole stack as a developer meets it: the Django page over HTTP, the share with
+smbclient, Redis with redis-cli, mail through Django into the catcher, and verify.yml."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+STACK = "molecule-stack"
+WEB, DATA, REDIS = f"{STACK}-web", f"{STACK}-my-data", f"{STACK}-redis"
+ROOT = Path(os.environ["DEVSTACK_ROOT"])
+EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+
+
+def secret(host, name: str) -> str:
+    return (EPHEMERAL / "credentials" / host.backend.get_hostname() / name).read_text().strip()
+
+
+def exec_in(host, container: str, command: str) -> dict:
+    return host.ansible(
+        "community.docker.docker_container_exec",
+        json.dumps({"container": container, "argv": ["bash", "-lc", command]}),
+        check=False,
+    )
+
+
+def test_django_page_is_translated_and_wired(host):
+    page = host.run("curl -fsS http://127.0.0.1:17880/")
+    assert page.rc == 0, page.stderr
+    assert "来自团队开发环境的问候" in page.stdout
+    assert 'id="visit-count"' in page.stdout
+
+
+def test_health_reports_database_and_cache_ok(host):
+    health = json.loads(host.check_output("curl -fsS http://127.0.0.1:17880/health/"))
+    assert health["status"] == "ok"
+    assert health["database"] == "ok" and health["database_vendor"] == "postgresql"
+    assert health["cache"] == "ok" and health["cache_backend"] == "RedisCache"
+
+
+def test_file_written_over_smb_is_in_the_work_container(host):
+    password = secret(host, "samba_dev_password")
+    host.run_expect([0], "printf 'from windows\\n' > /tmp/stack-probe.txt")
+    put = host.run(f"smbclient //127.0.0.1/data -p 17445 -U 'dev%{password}' -m SMB3 -c 'put /tmp/stack-probe.txt stack-probe.txt'")
+    assert put.rc == 0, put.stdout + put.stderr
+    seen = exec_in(host, WEB, "stat -c '%u:%g' /data/stack-probe.txt && cat /data/stack-probe.txt")
+    assert seen["stdout"].splitlines() == ["1000:1000", "from windows"]
+
+
+def test_guest_is_refused_on_the_share(host):
+    assert host.run("smbclient //127.0.0.1/data -p 17445 -N -c ls").rc != 0
+
+
+def test_redis_needs_its_password(host):
+    password = secret(host, "redis_password")
+    assert host.check_output(f"REDISCLI_AUTH={password} redis-cli --no-auth-warning -p 17790 PING") == "PONG"
+    assert "NOAUTH" in host.run("redis-cli -p 17790 SET x 1").stdout
+
+
+def test_login_shell_has_venv_environment_and_project(host):
+    out = exec_in(host, WEB, "command -v python; pwd; echo ${DATABASE_URL%%:*}; python manage.py check")
+    lines = out["stdout"].splitlines()
+    assert lines[0].endswith("/venv/bin/python")
+    assert lines[1].startswith("/data/")
+    assert lines[2] in ("postgres", "postgresql")
+    assert "System check identified no issues" in out["stdout"]
+
+
+def test_mail_from_django_reaches_the_catcher(host):
+    sent = exec_in(host, WEB, "python manage.py sendtestemail newcomer@example.com")
+    assert sent["rc"] == 0, sent
+    messages = json.loads(host.check_output("curl -fsS http://127.0.0.1:17825/api/v1/messages"))
+    recipients = json.dumps(messages)
+    assert "newcomer@example.com" in recipients
+
+
+def test_no_secret_in_docker_inspect_or_bashrc(host):
+    secrets = [secret(host, n) for n in ("redis_password", "postgres_password", "samba_dev_password")]
+    for name in (WEB, DATA, REDIS, f"{STACK}-postgres", f"{STACK}-mailpit"):
+        info = json.dumps(host.ansible("community.docker.docker_container_info", f"name={name}", check=False)["container"])
+        assert not any(s in info for s in secrets), name
+    bashrc = exec_in(host, WEB, "cat ~/.bashrc")["stdout"]
+    assert not any(s in bashrc for s in secrets)
+
+
+def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(EPHEMERAL / "inventory"), "playbooks/verify.yml", *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+def test_verify_playbook_passes_on_the_stack():
+    result = verify()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "containers running and" in result.stdout
+
+
+@pytest.fixture()
+def redis_stopped(host):
+    host.ansible("community.docker.docker_container", f"name={REDIS} state=stopped", check=False)
+    yield
+    host.ansible("community.docker.docker_container", f"name={REDIS} state=started", check=False)
+
+
+def test_verify_names_what_is_wrong_and_the_fix(redis_stopped):
+    result = verify()
+    assert result.returncode != 0
+    assert f"{REDIS} is exited: docker start {REDIS}" in result.stdout
+    assert "Redis does not answer on 127.0.0.1:17790" in result.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -106,10 +107,17 @@ def redis_stopped(host):
     host.ansible("community.docker.docker_container", f"name={REDIS} state=stopped", check=False)
     yield
     host.ansible("community.docker.docker_container", f"name={REDIS} state=started", check=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        info = host.ansible("community.docker.docker_container_info", f"name={REDIS}", check=False)
+        if info["container"]["State"]["Health"]["Status"] == "healthy":
+            break
+        time.sleep(2)
 
 
 def test_verify_names_what_is_wrong_and_the_fix(redis_stopped):
     result = verify()
+    said = " ".join((result.stdout + result.stderr).split())  # the YAML callback folds long lines
     assert result.returncode != 0
-    assert f"{REDIS} is exited: docker start {REDIS}" in result.stdout
-    assert "Redis does not answer on 127.0.0.1:17790" in result.stdout
+    assert f"{REDIS} is exited: docker start {REDIS}" in said
+    assert "Redis does not answer on 127.0.0.1:17790" in said

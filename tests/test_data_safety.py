@@ -20,6 +20,9 @@ import docker
 import pytest
 from conftest import Run, playbook
 
+# One stack for the whole module: its tests stay on one xdist worker (bin/test --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("data_safety")
+
 STACK = "pytest-datasafety"
 SAMBA_PORT = 2445
 WEB_PORT = 28000

@@ -17,10 +17,6 @@ ROOT = Path(os.environ["DEVSTACK_ROOT"])
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 
 
-def secret(host, name: str) -> str:
-    return (EPHEMERAL / "credentials" / host.backend.get_hostname() / name).read_text().strip()
-
-
 def exec_in(host, container: str, command: str) -> dict:
     return host.ansible(
         "community.docker.docker_container_exec",
@@ -43,8 +39,8 @@ def test_health_reports_database_and_cache_ok(host):
     assert health["cache"] == "ok" and health["cache_backend"] == "RedisCache"
 
 
-def test_file_written_over_smb_is_in_the_work_container(host):
-    password = secret(host, "samba_dev_password")
+def test_file_written_over_smb_is_in_the_work_container(host, generated_secret):
+    password = generated_secret("samba_dev_password")
     host.run_expect([0], "printf 'from windows\\n' > /tmp/stack-probe.txt")
     put = host.run(f"smbclient //127.0.0.1/data -p 17445 -U 'dev%{password}' -m SMB3 -c 'put /tmp/stack-probe.txt stack-probe.txt'")
     assert put.rc == 0, put.stdout + put.stderr
@@ -56,8 +52,8 @@ def test_guest_is_refused_on_the_share(host):
     assert host.run("smbclient //127.0.0.1/data -p 17445 -N -c ls").rc != 0
 
 
-def test_redis_needs_its_password(host):
-    password = secret(host, "redis_password")
+def test_redis_needs_its_password(host, generated_secret):
+    password = generated_secret("redis_password")
     assert host.check_output(f"REDISCLI_AUTH={password} redis-cli --no-auth-warning -p 17790 PING") == "PONG"
     assert "NOAUTH" in host.run("redis-cli -p 17790 SET x 1").stdout
 
@@ -79,8 +75,8 @@ def test_mail_from_django_reaches_the_catcher(host):
     assert "newcomer@example.com" in recipients
 
 
-def test_no_secret_in_docker_inspect_or_bashrc(host):
-    secrets = [secret(host, n) for n in ("redis_password", "postgres_password", "samba_dev_password")]
+def test_no_secret_in_docker_inspect_or_bashrc(host, generated_secret):
+    secrets = [generated_secret(n) for n in ("redis_password", "postgres_password", "samba_dev_password")]
     for name in (WEB, DATA, REDIS, f"{STACK}-postgres", f"{STACK}-mailpit"):
         info = json.dumps(host.ansible("community.docker.docker_container_info", f"name={name}", check=False)["container"])
         assert not any(s in info for s in secrets), name

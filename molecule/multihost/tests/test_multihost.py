@@ -19,10 +19,9 @@ def test_connection_is_ssh(host):
     assert host.ansible.get_variables()["ansible_connection"] == "ssh"
 
 
-def test_redis_of_this_host_answers_with_its_password(host):
+def test_redis_of_this_host_answers_with_its_password(host, generated_secret):
     stack = host.ansible.get_variables()["devstack_name"]
-    name = host.backend.get_hostname()
-    password = (EPHEMERAL / "credentials" / name / "redis_password").read_text().strip()
+    password = generated_secret("redis_password")
     result = host.ansible(
         "community.docker.docker_container_exec",
         f"container={stack}-redis command='redis-cli --no-auth-warning -a {password} PING'",

@@ -5,10 +5,8 @@ server surviving bad inputs, code changes and a restart of the container."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from pathlib import Path
 
 import docker
 import pytest
@@ -44,9 +42,8 @@ def wait_for(host, path: str, pattern: str, seconds: int = 60) -> str:
         time.sleep(1)
 
 
-def secrets(host) -> list[str]:
-    folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "credentials" / host.backend.get_hostname()
-    return [(folder / name).read_text().strip() for name in ("postgres_password", "redis_password")]
+def secrets(generated_secret) -> list[str]:
+    return [generated_secret(name) for name in ("postgres_password", "redis_password")]
 
 
 def side_effect(host) -> dict:
@@ -113,13 +110,13 @@ def test_mail_from_django_reaches_the_mail_catcher(host, web):
     assert "dev@example.org" in listed
 
 
-def test_passwords_only_in_the_0600_env_file(host, web):
+def test_passwords_only_in_the_0600_env_file(web, generated_secret):
     code, stat = sh(web, f"stat -c '%a %U' {STATE}/env")
     assert stat.strip().splitlines()[-1] == "600 dev"
     _, bashrc = sh(web, f"cat ~/.bashrc {STATE}/bashrc")
     _, env = sh(web, f"cat {STATE}/env")
     inspect = json.dumps(web.client.api.inspect_container(CONTAINER))
-    for secret in secrets(host):
+    for secret in secrets(generated_secret):
         assert secret in env
         assert secret not in bashrc
         assert secret not in inspect

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -13,11 +11,8 @@ CONTAINER = "molecule-postgres-postgres"
 
 
 @pytest.fixture(scope="module")
-def password(host) -> str:
-    name = host.backend.get_hostname()
-    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "credentials" / name / "postgres_password"
-    assert oct(path.stat().st_mode & 0o777) == "0o600", "generated secret must be 0600"
-    return path.read_text().strip()
+def password(generated_secret) -> str:
+    return generated_secret("postgres_password")
 
 
 def psql(host, sql: str, password: str, user: str = "django", db: str = "django"):

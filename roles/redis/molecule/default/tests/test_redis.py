@@ -1,9 +1,7 @@
 """Redis as a user meets it: redis-cli on the Docker host against the published port."""
 
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 
@@ -12,11 +10,8 @@ CONTAINER = "molecule-redis-redis"
 
 
 @pytest.fixture(scope="module")
-def password(host) -> str:
-    name = host.backend.get_hostname()
-    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "credentials" / name / "redis_password"
-    assert oct(path.stat().st_mode & 0o777) == "0o600", "generated secret must be 0600"
-    return path.read_text().strip()
+def password(generated_secret) -> str:
+    return generated_secret("redis_password")
 
 
 def cli(host, *args: str, password: str | None = None):

@@ -4,9 +4,7 @@ published port, with the users' passwords, a guest, and an SMB1 client."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
-from pathlib import Path
 
 import pytest
 
@@ -20,11 +18,8 @@ SMB1 = "--option='client min protocol=NT1' --option='client max protocol=NT1'"
 
 
 @pytest.fixture(scope="module")
-def dev_password(host) -> str:
-    name = host.backend.get_hostname()
-    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "credentials" / name / "samba_dev_password"
-    assert oct(path.stat().st_mode & 0o777) == "0o600", "generated secret must be 0600"
-    return path.read_text().strip()
+def dev_password(generated_secret) -> str:
+    return generated_secret("samba_dev_password")
 
 
 def smb(host, command: str, *, user: str | None, password: str | None = None, port: int = PORT,

@@ -5,16 +5,15 @@ published; and none of Samba's secrets reach it, whichever way /data is mounted.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import time
-from pathlib import Path
 
 import pytest
 
 SAMBA_PORT = 18045
 SAMBA = "molecule-workspace-my-data"
 VOLUME = "molecule-workspace_data"
+STATE_VOLUME = "molecule-workspace_django_env"  # the workspace role's workspace_state_volume
 WEB = "molecule-workspace-web"  # /data: the named volume (default mode)
 WEB_VF = "molecule-workspace-web-vf"  # /data: --volumes-from the data container
 WEB_BIND = "molecule-workspace-web-bind"  # /data: a host folder
@@ -24,10 +23,8 @@ ALL = [WEB, WEB_VF, WEB_BIND]
 
 
 @pytest.fixture(scope="module")
-def password(host) -> str:
-    name = host.backend.get_hostname()
-    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "credentials" / name / "samba_dev_password"
-    return path.read_text().strip()
+def password(generated_secret) -> str:
+    return generated_secret("samba_dev_password")
 
 
 def smb(host, command: str, password: str):
@@ -122,12 +119,14 @@ def test_port_8000_is_published_on_loopback(host):
 
 
 def test_each_work_container_mounts_only_its_data(host):
-    def mounts(container: str) -> list[tuple]:
-        return [(m["Type"], m.get("Name"), m["Destination"]) for m in inspect(host, container)["Mounts"]]
+    def mounts(container: str) -> dict[str, tuple]:
+        return {m["Destination"]: (m["Type"], m.get("Name") or m["Source"]) for m in inspect(host, container)["Mounts"]}
 
-    assert mounts(WEB) == [("volume", VOLUME, "/data")]
-    assert mounts(WEB_VF) == [("volume", VOLUME, "/data")]
-    assert [(m["Type"], m["Source"]) for m in inspect(host, WEB_BIND)["Mounts"]] == [("bind", BIND_PATH)]
+    # /data, plus the Django environment's own state volume (venv, env file), nothing else.
+    state = ("volume", STATE_VOLUME)
+    assert mounts(WEB) == {"/data": ("volume", VOLUME), "/home/dev/.devstack": state}
+    assert mounts(WEB_VF) == {"/data": ("volume", VOLUME), "/home/dev/.devstack": state}
+    assert mounts(WEB_BIND) == {"/data": ("bind", BIND_PATH), "/home/dev/.devstack": state}
     assert inspect(host, WEB_VF)["HostConfig"]["VolumesFrom"] == [SAMBA]
 
 

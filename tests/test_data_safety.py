@@ -20,8 +20,9 @@ import docker
 import pytest
 from conftest import Run, playbook
 
-# One stack for the whole module: its tests stay on one xdist worker (bin/test --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("data_safety")
+# One stack for the whole module (a module fixture): bin/test runs these after the
+# parallel part, in one process.
+pytestmark = pytest.mark.serial
 
 STACK = "pytest-datasafety"
 SAMBA_PORT = 2445

@@ -1,0 +1,448 @@
+"""Converges the Django environment inside the work container, in one `docker exec`.
+
+The django_env role runs it on the Docker host through community.docker.docker_container_exec
+(so it always reaches the engine of the host the stack lives on, over Ansible's own connection):
+
+    docker exec -i -u root <web> python3 -c "<this file>" < config.json
+
+The configuration (JSON on stdin, never on a command line: it holds the env file's passwords)
+is built by the role; the program prints exactly one JSON object on stdout:
+
+    {"failed": bool, "msg": str, "changed": [what changed, or would change in check mode],
+     "fuzzy": {po file: count}, "uid": int, "gid": int}
+
+It never prints a secret. As root it installs missing OS packages, trusts extra CA certificates
+and owns the role's folders to the user; everything else (the sample repository, the clone, the
+virtualenv, pip, the env file, translations, migrate, the server) runs in a child process that
+has become the user. With "check": true it only looks and reports what would change.
+Standard library only: it runs on the image's /usr/bin/python3.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+class Failure(Exception):
+    """A failure whose message names the variable to look at; nothing after it runs."""
+
+
+class Run:
+    """What one run did: the changes (or the changes check mode would make) and the fuzzy report."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self.cfg = cfg
+        self.check: bool = bool(cfg.get("check"))
+        self.changed: list[str] = []
+        self.fuzzy: dict[str, int] = {}
+        self.restart = False
+
+    def change(self, what: str, restart: bool = False) -> None:
+        self.changed.append(what)
+        self.restart = self.restart or restart
+
+
+def sh(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None,
+       stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=cwd, env=env, input=stdin, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+
+
+def tail(text: str, lines: int = 12) -> str:
+    return " / ".join(line for line in text.strip().splitlines()[-lines:] if line.strip())
+
+
+def write_file(path: Path, data: bytes, mode: int, check: bool) -> bool:
+    """Writes path when its bytes or mode differ (atomically: a temporary file renamed)."""
+    try:
+        same = path.read_bytes() == data and (path.stat().st_mode & 0o7777) == mode
+    except FileNotFoundError:
+        same = False
+    if same:
+        return False
+    if not check:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return True
+
+
+# --- as root -------------------------------------------------------------------------------
+
+def missing_packages(names: list[str]) -> list[str]:
+    missing = []
+    for name in names:
+        status = sh(["dpkg-query", "-W", "-f=${Status}", name]).stdout
+        if status.strip() != "install ok installed":
+            missing.append(name)
+    return missing
+
+
+def root_phase(run: Run, user: pwd.struct_passwd) -> None:
+    cfg = run.cfg
+    missing = missing_packages(cfg["os_packages"])
+    if missing:
+        run.change("OS packages " + " ".join(missing))
+        if not run.check:
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            for argv in (["apt-get", "update", "-q"],
+                         ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]):
+                done = sh(argv, env=env)
+                if done.returncode != 0:
+                    raise Failure(f"django_env_os_packages: `{' '.join(argv)}` failed: {tail(done.stderr)}")
+
+    certs_changed = False
+    for cert in cfg["ca_certificates"]:
+        path = Path("/usr/local/share/ca-certificates") / f"devstack-{cert['name']}.crt"
+        if write_file(path, cert["content"].encode(), 0o644, run.check):
+            certs_changed = True
+            run.change(f"CA certificate {path.name}", restart=True)
+    if certs_changed and not run.check:
+        done = sh(["update-ca-certificates"])
+        if done.returncode != 0:
+            raise Failure(f"django_env_ca_certificates: update-ca-certificates failed: {tail(done.stderr)}")
+
+    # Named volumes start owned by root: the role's folders belong to the user.
+    for folder in cfg["user_dirs"]:
+        path = Path(folder)
+        if not path.is_dir():
+            run.change(f"folder {path}")
+            if run.check:
+                continue
+            path.mkdir(parents=True)
+        info = path.stat()
+        if (info.st_uid, info.st_gid, info.st_mode & 0o7777) != (user.pw_uid, user.pw_gid, 0o755):
+            if f"folder {path}" not in run.changed:
+                run.change(f"folder {path}")
+            if not run.check:
+                os.chown(path, user.pw_uid, user.pw_gid)
+                os.chmod(path, 0o755)
+
+
+# --- as the user ---------------------------------------------------------------------------
+
+def sample_hash(files: dict[str, dict[str, Any]]) -> str:
+    lines = [f"{rel} {spec['mode']} {hashlib.sha256(base64.b64decode(spec['b64'])).hexdigest()}"
+             for rel, spec in sorted(files.items())]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def sample_repository(run: Run, git_env: dict[str, str]) -> None:
+    """The shipped sample becomes a local git repository the project is cloned from."""
+    files = run.cfg["sample_files"]
+    src = Path(run.cfg["state_dir"]) / "sample-src"
+    marker = src / ".devstack-sample"
+    wanted = sample_hash(files)
+    try:
+        if marker.read_text() == wanted:
+            return
+    except FileNotFoundError:
+        pass
+    run.change("sample project")
+    if run.check:
+        return
+    for rel, spec in files.items():
+        write_file(src / rel, base64.b64decode(spec["b64"]), int(spec["mode"], 8), False)
+    script = (
+        "set -euo pipefail\n"
+        "[ -d .git ] || git init --quiet --initial-branch=main\n"
+        "printf '.devstack-sample\\n' > .git/info/exclude\n"
+        "git add --all\n"
+        "if ! git rev-parse --quiet --verify HEAD >/dev/null || ! git diff --cached --quiet; then\n"
+        "  git -c user.name=devstack -c user.email=devstack@localhost commit --quiet -m 'devstack sample project'\n"
+        "fi\n")
+    done = sh(["bash", "-c", script], cwd=str(src), env=git_env)
+    if done.returncode != 0:
+        raise Failure(f"django_env: the shipped sample could not be committed in {src}: {tail(done.stderr)}")
+    marker.write_text(wanted)
+
+
+def git(args: list[str], cwd: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return sh(["git", *args], cwd=cwd, env=env)
+
+
+def checkout(run: Run, git_env: dict[str, str]) -> None:
+    cfg = run.cfg
+    repo = cfg["repo_url"] or str(Path(cfg["state_dir"]) / "sample-src")
+    dest = Path(cfg["project_dir"])
+    version = cfg["repo_version"]
+
+    def fail(detail: str) -> Failure:
+        return Failure(
+            f"django_env_repo_url '{cfg['repo_url'] or '(the shipped sample)'}' at django_env_repo_version "
+            f"'{version}' could not be cloned or updated into {dest}: {detail}")
+
+    if not (dest / ".git").exists():
+        if dest.exists() and any(dest.iterdir()):
+            raise fail(f"{dest} exists and is not a git checkout (move it away, or set django_env_project)")
+        run.change(f"project cloned into {dest}", restart=True)
+        if run.check:
+            return
+        done = git(["clone", "--quiet", "--no-checkout", "--", repo, str(dest)], cwd="/", env=git_env)
+        if done.returncode == 0:
+            done = git(["checkout", "--quiet", version, "--"], cwd=str(dest), env=git_env)
+        if done.returncode != 0:
+            if dest.exists() and not any(p.name != ".git" for p in dest.iterdir()):
+                shutil.rmtree(dest)   # a half-made clone: nothing of the developer's is in it
+            raise fail(tail(done.stderr))
+        return
+
+    if not cfg["repo_update"]:
+        return
+    # Update: only a fast-forward of the branch (never a reset: unpushed commits stay).
+    before = git(["rev-parse", "HEAD"], cwd=str(dest), env=git_env).stdout.strip()
+    if run.check:
+        remote = git(["ls-remote", "origin", version, f"refs/heads/{version}", f"refs/tags/{version}"],
+                     cwd=str(dest), env=git_env).stdout.split()
+        if remote and remote[0] != before:
+            run.change(f"project updated to {version}", restart=True)
+        return
+    done = git(["fetch", "--quiet", "--tags", "origin"], cwd=str(dest), env=git_env)
+    if done.returncode != 0:
+        raise fail(tail(done.stderr))
+    is_branch = git(["rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{version}"],
+                    cwd=str(dest), env=git_env).returncode == 0
+    steps = ([["checkout", "--quiet", version], ["merge", "--ff-only", "--quiet", f"origin/{version}"]]
+             if is_branch else [["checkout", "--quiet", version]])
+    for step in steps:
+        done = git(step, cwd=str(dest), env=git_env)
+        if done.returncode != 0:
+            raise fail(tail(done.stderr))
+    if git(["rev-parse", "HEAD"], cwd=str(dest), env=git_env).stdout.strip() != before:
+        run.change(f"project updated to {version}", restart=True)
+
+
+def virtualenv(run: Run, env: dict[str, str]) -> None:
+    cfg = run.cfg
+    venv = Path(cfg["venv"])
+    if not (venv / "bin" / "python").exists():
+        run.change(f"virtualenv {venv}")
+        if not run.check:
+            done = sh(["python3", "-m", "venv", str(venv)], env=env)
+            if done.returncode != 0:
+                raise Failure(f"django_env_venv: `python3 -m venv {venv}` failed: {tail(done.stderr)}")
+
+    requirements = Path(cfg["project_dir"]) / cfg["requirements_file"]
+    if not requirements.is_file():
+        if run.check:
+            return
+        raise Failure(f"django_env_requirements_file {cfg['requirements_file']} is not in the project "
+                      f"({requirements} does not exist)")
+    try:
+        digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    except OSError as error:
+        raise Failure(f"django_env_requirements_file {cfg['requirements_file']} cannot be read: {error}") from None
+    # The same text Ansible's to_json gave in earlier versions: an upgrade does not reinstall.
+    wanted = json.dumps({"requirements": digest, "pip_extra_args": cfg["pip_extra_args"]})
+    stamp = venv / ".devstack-requirements"
+    try:
+        if stamp.read_text() == wanted:
+            return
+    except FileNotFoundError:
+        pass
+    run.change(f"requirements {cfg['requirements_file']} installed", restart=True)
+    if run.check:
+        return
+    pip_env = {**env, "PIP_CACHE_DIR": cfg["pip_cache_dir"],
+               # Debian's trust store (with django_env_ca_certificates), not pip's own bundle.
+               "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt"}
+    done = sh([str(venv / "bin" / "pip"), "install", "--disable-pip-version-check", "--no-input",
+               "--progress-bar", "off", "--requirement", cfg["requirements_file"], *cfg["pip_extra_args"]],
+              cwd=cfg["project_dir"], env=pip_env)
+    if done.returncode != 0:
+        raise Failure(f"django_env_requirements_file {cfg['requirements_file']} could not be installed into "
+                      f"{venv}: {tail(done.stderr or done.stdout)}")
+    write_file(stamp, wanted.encode(), 0o644, False)
+
+
+def files(run: Run) -> None:
+    for spec in run.cfg["files"]:
+        path = Path(spec["path"])
+        if spec.get("absent"):
+            if path.exists():
+                run.change(f"{path} removed", restart=spec.get("restart", False))
+                if not run.check:
+                    path.unlink()
+            continue
+        if write_file(path, spec["content"].encode(), int(spec["mode"], 8), run.check):
+            run.change(f"{path} written", restart=spec.get("restart", False))
+
+
+def bashrc_line(run: Run, home: Path) -> None:
+    """The loader line is the first line of ~/.bashrc (replaced in place when it changed)."""
+    line, marker = run.cfg["bashrc_line"], run.cfg["bashrc_marker"]
+    bashrc = home / ".bashrc"
+    try:
+        lines = bashrc.read_text().splitlines(keepends=True)
+    except FileNotFoundError:
+        lines = []
+    ours = [i for i, text in enumerate(lines) if text.rstrip("\n").endswith(marker)]
+    if ours and lines[ours[-1]].rstrip("\n") == line:
+        return
+    if ours:
+        lines[ours[-1]] = line + "\n"
+    else:
+        lines.insert(0, line + "\n")
+    run.change(f"{bashrc} loads the environment")
+    if not run.check:
+        write_file(bashrc, "".join(lines).encode(), 0o644, False)
+
+
+def translations(run: Run, env: dict[str, str]) -> None:
+    if run.check:
+        return   # makemessages rewrites .po files: nothing to look at without running it
+    cfg = run.cfg
+    state = Path(cfg["state_dir"])
+    argv = [f"{cfg['venv']}/bin/python", str(state / "bin" / "django_env_i18n.py"),
+            "--project", cfg["project_dir"], "--manage", str(state / "bin" / "manage"),
+            "--state", str(state / "i18n.json")]
+    argv += [f"--locale={locale}" for locale in cfg["locales"]]
+    argv += ["--makemessages"] if cfg["makemessages"] else []
+    argv += [f"--makemessages-arg={arg}" for arg in cfg["makemessages_args"]]
+    argv += ["--use-fuzzy"] if cfg["use_fuzzy"] else []
+    done = sh(argv, env=env)
+    if done.returncode != 0:
+        raise Failure(f"django_env_locales: the translations could not be built: {tail(done.stderr, 20)}")
+    report = json.loads(done.stdout)
+    run.fuzzy = report["fuzzy"]
+    if report["changed"]:
+        # runserver does not always notice a new .mo file: a restart loads it.
+        run.change("translations compiled: " + ", ".join(report["compiled"] or report["updated"]), restart=True)
+
+
+def migrate(run: Run, env: dict[str, str]) -> None:
+    if not run.cfg["migrate"]:
+        return
+    manage = str(Path(run.cfg["state_dir"]) / "bin" / "manage")
+    if run.check:
+        if Path(manage).exists() and Path(run.cfg["venv"], "bin", "python").exists():
+            if sh([manage, "migrate", "--check", "--noinput"], env=env).returncode != 0:
+                run.change("database migrated")
+        return
+    done = sh([manage, "migrate", "--noinput"], env=env)
+    if done.returncode != 0:
+        raise Failure(f"django_env_migrate: `manage.py migrate` failed: {tail(done.stderr or done.stdout)}")
+    if "No migrations to apply" not in done.stdout:
+        run.change("database migrated")
+
+
+def server(run: Run, user: str) -> None:
+    cfg = run.cfg
+    if run.check:
+        return
+    if run.restart:
+        # devstack-web (the container's command) starts it again within seconds. The pattern
+        # is written so that it does not match this program's own command line (python3 -c).
+        done = sh(["pkill", "--euid", user, "--full", "manage[.]py runserver"])
+        if done.returncode == 0:
+            run.change("development server restarted")
+    if not cfg["runserver"]:
+        return
+    url = f"http://127.0.0.1:{cfg['runserver_port']}/"
+    deadline = time.monotonic() + cfg["runserver_timeout"]
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return   # any HTTP answer: the server runs
+        except OSError as error:
+            if time.monotonic() > deadline:
+                raise Failure(f"django_env_runserver_timeout: the development server did not answer on {url} "
+                              f"within {cfg['runserver_timeout']} s ({error}); see `docker logs` of the work "
+                              "container") from None
+            time.sleep(1)
+
+
+def user_phase(run: Run, user: pwd.struct_passwd) -> None:
+    env = {"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name, "LANG": "C.UTF-8",
+           "PATH": "/usr/local/bin:/usr/bin:/bin"}
+    git_env = {**env, "GIT_TERMINAL_PROMPT": "0",
+               "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"}
+    if not run.cfg["repo_url"]:
+        sample_repository(run, git_env)
+    checkout(run, git_env)
+    virtualenv(run, env)
+    files(run)
+    bashrc_line(run, Path(user.pw_dir))
+    if Path(run.cfg["venv"], "bin", "python").exists():
+        translations(run, env)
+        migrate(run, env)
+    server(run, user.pw_name)
+
+
+def as_user(run: Run, user: pwd.struct_passwd) -> None:
+    """Runs the user phase in a child that has become the user; merges its report."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        result: dict[str, Any] = {"failed": False, "msg": ""}
+        try:
+            os.setgroups(os.getgrouplist(user.pw_name, user.pw_gid))
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+            os.chdir(user.pw_dir)
+            os.umask(0o022)
+            user_phase(run, user)
+        except Failure as error:
+            result.update(failed=True, msg=str(error))
+        except Exception:   # noqa: BLE001 - reported, never a traceback lost in a child
+            result.update(failed=True, msg="django_env: " + traceback.format_exc(limit=3))
+        result.update(changed=run.changed, fuzzy=run.fuzzy)
+        with os.fdopen(write_end, "w") as out:
+            out.write(json.dumps(result))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as inp:
+        data = inp.read()
+    os.waitpid(pid, 0)
+    child = json.loads(data) if data else {"failed": True, "msg": "django_env: the user phase died", "changed": []}
+    run.changed = child["changed"]
+    run.fuzzy = child.get("fuzzy", {})
+    if child["failed"]:
+        raise Failure(child["msg"])
+
+
+def main() -> None:
+    cfg = json.load(sys.stdin)
+    run = Run(cfg)
+    report: dict[str, Any] = {"failed": False, "msg": ""}
+    try:
+        try:
+            user = pwd.getpwnam(cfg["user"])
+        except KeyError:
+            raise Failure(f"django_env_user {cfg['user']} does not exist in the work container") from None
+        report.update(uid=user.pw_uid, gid=user.pw_gid)
+        root_phase(run, user)
+        as_user(run, user)   # the child starts from this run: its report includes the root phase's
+    except Failure as error:
+        report.update(failed=True, msg=str(error))
+    report.update(changed=run.changed, fuzzy=run.fuzzy)
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -56,3 +56,25 @@ def test_images_rejects_a_malformed_mirror():
     result = playbook("playbooks/images.yml", "-e", "images_base_mirror=ftp//nowhere")
     assert result.returncode != 0
     assert "images_base_mirror" in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"devstack_port_offset": -1}, "devstack_port_offset"),
+        ({"devstack_port_offset": "ten"}, "devstack_port_offset"),
+        ({"devstack_port_offset": 60000}, "devstack_port_offset"),
+        ({"devstack_name": "my stack"}, "devstack_name"),
+    ],
+    ids=lambda v: str(v) if not isinstance(v, dict) else next(iter(v)) + "=" + str(next(iter(v.values()))),
+)
+def test_setup_rejects_bad_stack_settings_before_changing_anything(docker_client, tmp_path, extra, named):
+    import json
+
+    result = playbook("setup.yml", "-e", json.dumps({"devstack_name": STACK, **extra}),
+                      "-e", f"devstack_credentials_dir={tmp_path}")
+    assert result.returncode != 0
+    assert named in result.output
+    assert result.recap()["localhost"]["changed"] == 0
+    assert stack_objects(docker_client, STACK) == []
+    assert list(tmp_path.iterdir()) == []

@@ -11,8 +11,10 @@ from conftest import OUTPUT, ROOT, run
 
 
 def scenarios() -> list[tuple[Path, str]]:
-    found = [(p.parent.parent.parent, p.parent.name) for p in sorted(ROOT.glob("roles/*/molecule/*/molecule.yml"))]
-    found += [(ROOT, p.parent.name) for p in sorted(ROOT.glob("molecule/*/molecule.yml"))]
+    # The whole-stack scenarios first: they are the longest, and the two pytest workers
+    # take tests in this order, so the short role scenarios fill in around them.
+    found = [(ROOT, p.parent.name) for p in sorted(ROOT.glob("molecule/*/molecule.yml"), reverse=True)]
+    found += [(p.parent.parent.parent, p.parent.name) for p in sorted(ROOT.glob("roles/*/molecule/*/molecule.yml"))]
     return found
 
 

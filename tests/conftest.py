@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -60,3 +61,29 @@ def stack_objects(client: docker.DockerClient, stack: str) -> list[str]:
         + [v.name for v in client.volumes.list(filters=label)]
         + [n.name for n in client.networks.list(filters=label)]
     )
+
+
+def case_id(value: object) -> str:
+    """Test id of a bad-input case: `variable=value` for a dict of extra variables."""
+    if isinstance(value, dict):
+        key = next(iter(value))
+        return f"{key}={json.dumps(value[key])}"
+    return str(value)
+
+
+def refused(client: docker.DockerClient, play: str, stack: str, extra: dict,
+            named: str, credentials: Path | None = None) -> Run:
+    """Runs `play` on this machine with bad extra variables and checks it was refused before
+    any change: it failed, the output names the variable, the recap says changed=0, nothing is
+    labelled with the stack, and (given a credentials folder) no password was generated."""
+    args = ["-e", json.dumps({"devstack_name": stack, **extra})]
+    if credentials is not None:
+        args += ["-e", f"devstack_credentials_dir={credentials}"]
+    result = playbook(play, *args)
+    assert result.returncode != 0, result.output[-3000:]
+    assert named in result.output, result.output[-3000:]
+    assert result.recap()["localhost"]["changed"] == 0
+    assert stack_objects(client, stack) == []
+    if credentials is not None:
+        assert list(credentials.iterdir()) == [], "no password may be generated before the input is valid"
+    return result

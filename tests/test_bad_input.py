@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import playbook, stack_objects
+from conftest import case_id, playbook, refused
 
 STACK = "pytest-badinput"
 
@@ -19,18 +19,10 @@ STACK = "pytest-badinput"
         ({"redis_password": "short"}, "redis_password"),
         ({"redis_restart_policy": "sometimes"}, "redis_restart_policy"),
     ],
-    ids=lambda v: str(v) if not isinstance(v, dict) else next(iter(v)) + "=" + str(next(iter(v.values()))),
+    ids=case_id,
 )
 def test_redis_rejects_bad_input_before_changing_anything(docker_client, tmp_path, extra, named):
-    import json
-
-    result = playbook("playbooks/redis.yml", "-e", json.dumps({"devstack_name": STACK, **extra}),
-                      "-e", f"devstack_credentials_dir={tmp_path}")
-    assert result.returncode != 0
-    assert named in result.output
-    assert result.recap()["localhost"]["changed"] == 0
-    assert stack_objects(docker_client, STACK) == []
-    assert not (tmp_path / "localhost" / "redis_password").exists()
+    refused(docker_client, "playbooks/redis.yml", STACK, extra, named, credentials=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -66,15 +58,7 @@ def test_images_rejects_a_malformed_mirror():
         ({"devstack_port_offset": 60000}, "devstack_port_offset"),
         ({"devstack_name": "my stack"}, "devstack_name"),
     ],
-    ids=lambda v: str(v) if not isinstance(v, dict) else next(iter(v)) + "=" + str(next(iter(v.values()))),
+    ids=case_id,
 )
 def test_setup_rejects_bad_stack_settings_before_changing_anything(docker_client, tmp_path, extra, named):
-    import json
-
-    result = playbook("setup.yml", "-e", json.dumps({"devstack_name": STACK, **extra}),
-                      "-e", f"devstack_credentials_dir={tmp_path}")
-    assert result.returncode != 0
-    assert named in result.output
-    assert result.recap()["localhost"]["changed"] == 0
-    assert stack_objects(docker_client, STACK) == []
-    assert list(tmp_path.iterdir()) == []
+    refused(docker_client, "setup.yml", STACK, extra, named, credentials=tmp_path)

@@ -3,29 +3,14 @@ message naming the variable."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from conftest import playbook, stack_objects
+from conftest import case_id, refused
 
 STACK = "pytest-django-input"
 
 
-def ident(value: object) -> str:
-    if isinstance(value, dict):
-        key = next(iter(value))
-        return f"{key}={value[key]}"
-    return str(value)
-
-
 def rejected(docker_client, tmp_path, play: str, extra: dict, named: str) -> None:
-    result = playbook(play, "-e", json.dumps({"devstack_name": STACK, **extra}),
-                      "-e", f"devstack_credentials_dir={tmp_path}")
-    assert result.returncode != 0
-    assert named in result.output
-    assert result.recap()["localhost"]["changed"] == 0
-    assert stack_objects(docker_client, STACK) == []
-    assert list(tmp_path.iterdir()) == []
+    refused(docker_client, play, STACK, extra, named, credentials=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +23,7 @@ def rejected(docker_client, tmp_path, play: str, extra: dict, named: str) -> Non
         ({"postgres_password": "has/slash@and-is-long-enough"}, "postgres_password"),
         ({"postgres_restart_policy": "sometimes"}, "postgres_restart_policy"),
     ],
-    ids=ident,
+    ids=case_id,
 )
 def test_postgres_rejects_bad_input(docker_client, tmp_path, extra, named):
     rejected(docker_client, tmp_path, "playbooks/postgres.yml", extra, named)
@@ -52,7 +37,7 @@ def test_postgres_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"mailpit_enabled": True, "mailpit_bind_address": "0.0.0.0.0"}, "mailpit_bind_address"),
         ({"mailpit_enabled": True, "mailpit_image": "Not An Image"}, "mailpit_image"),
     ],
-    ids=ident,
+    ids=case_id,
 )
 def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
     rejected(docker_client, tmp_path, "playbooks/mailpit.yml", extra, named)
@@ -72,7 +57,7 @@ def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"django_env_settings_module": "sample/settings"}, "django_env_settings_module"),
         ({"django_env_migrate": "perhaps"}, "django_env_migrate"),
     ],
-    ids=ident,
+    ids=case_id,
 )
 def test_django_env_rejects_bad_input(docker_client, tmp_path, extra, named):
     rejected(docker_client, tmp_path, "playbooks/django_env.yml", extra, named)

@@ -3,10 +3,8 @@ changes, with a message naming the variable; nothing is created, no password is 
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from conftest import playbook, stack_objects
+from conftest import case_id, refused
 
 STACK = "pytest-badinput-data"
 
@@ -36,33 +34,15 @@ WORKSPACE_CASES = [
 ]
 
 
-def case_id(value) -> str:
-    if isinstance(value, dict):
-        key = next(iter(value))
-        return f"{key}={json.dumps(value[key])}"
-    return str(value)
-
-
-def assert_refused(result, named: str, docker_client) -> None:
-    assert result.returncode != 0
-    assert named in result.output, result.output[-3000:]
-    assert result.recap()["localhost"]["changed"] == 0
-    assert stack_objects(docker_client, STACK) == []
-
-
 @pytest.mark.parametrize(("extra", "named"), SAMBA_CASES, ids=case_id)
 def test_samba_rejects_bad_input(docker_client, tmp_path, extra, named):
-    result = playbook("playbooks/samba.yml", "-e", json.dumps({"devstack_name": STACK, **extra}),
-                      "-e", f"devstack_credentials_dir={tmp_path}")
-    assert_refused(result, named, docker_client)
-    assert not (tmp_path / "localhost").exists(), "no password may be generated before the input is valid"
+    result = refused(docker_client, "playbooks/samba.yml", STACK, extra, named, credentials=tmp_path)
     assert "short" not in result.output.replace("short_description", ""), "a bad password must not be echoed"
 
 
 @pytest.mark.parametrize(("extra", "named"), WORKSPACE_CASES, ids=case_id)
 def test_workspace_rejects_bad_input(docker_client, extra, named):
-    result = playbook("playbooks/workspace.yml", "-e", json.dumps({"devstack_name": STACK, **extra}))
-    assert_refused(result, named, docker_client)
+    refused(docker_client, "playbooks/workspace.yml", STACK, extra, named)
 
 
 @pytest.mark.parametrize(
@@ -78,5 +58,4 @@ def test_workspace_rejects_bad_input(docker_client, extra, named):
          "purge-unconfirmed"],
 )
 def test_data_playbooks_reject_bad_input(docker_client, path, extra, named):
-    result = playbook(path, "-e", json.dumps({"devstack_name": STACK, **extra}))
-    assert_refused(result, named, docker_client)
+    refused(docker_client, path, STACK, extra, named)

@@ -1,0 +1,78 @@
+"""Filters of the images role: what the `load` source and publish_images.yml compute.
+
+- images_tarball_name('devstack/samba:4.17') -> 'devstack_samba_4.17.tar' (one rule for the
+  publisher and the loader)
+- images_present_ids(docker_image_info.images) -> {'name:tag': 'sha256:...'}
+- images_load_plan(entries, manifest_lines, present) -> each `load` entry with ref, file,
+  expected_id (its pin, else the server's IMAGES), server_sha256 (SHA256SUMS) and present_id
+- images_rsync_stats(rsync --stats output) -> {file_size, files_transferred, literal_data,
+  bytes_received}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+STAT = re.compile(r"^([A-Za-z ]+): ([0-9]+)")
+
+
+def images_tarball_name(ref: str) -> str:
+    return ref.replace("/", "_").replace(":", "_") + ".tar"
+
+
+def images_present_ids(images: list[dict[str, Any]]) -> dict[str, str]:
+    return {tag: image["Id"] for image in images for tag in image.get("RepoTags") or []}
+
+
+def parse_manifest(lines: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """SHA256SUMS lines (<sha256> [*]<file>) and IMAGES lines (<image id> <file> [name:tag])."""
+    sums: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 2:
+            continue
+        if SHA256.match(fields[0]):
+            sums[fields[1].lstrip("*")] = fields[0]
+        elif IMAGE_ID.match(fields[0]):
+            ids[fields[1]] = fields[0]
+    return sums, ids
+
+
+def images_load_plan(entries: list[dict[str, Any]], manifest_lines: list[str],
+                     present: dict[str, str]) -> list[dict[str, Any]]:
+    sums, ids = parse_manifest(manifest_lines or [])
+    plan = []
+    for entry in entries:
+        ref = f"{entry['name']}:{entry['tag']}"
+        item = {"file": images_tarball_name(ref), **entry, "ref": ref}
+        item.update(expected_id=entry.get("image_id") or ids.get(item["file"], ""),
+                    server_sha256=sums.get(item["file"], ""),
+                    present_id=present.get(ref, ""))
+        plan.append(item)
+    return plan
+
+
+def images_rsync_stats(stdout: str) -> dict[str, int]:
+    stats = {}
+    for line in (stdout or "").splitlines():
+        match = STAT.match(line)
+        if match:
+            stats[match[1]] = int(match[2])
+    return {"file_size": stats.get("Total file size", 0),
+            "files_transferred": stats.get("Number of regular files transferred", 0),
+            "literal_data": stats.get("Literal data", 0),
+            "bytes_received": stats.get("Total bytes received", 0)}
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "images_tarball_name": images_tarball_name,
+            "images_present_ids": images_present_ids,
+            "images_load_plan": images_load_plan,
+            "images_rsync_stats": images_rsync_stats,
+        }

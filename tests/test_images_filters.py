@@ -1,0 +1,60 @@
+"""Unit tests of the images role's filter plugins (what load.yml and publish.yml compute)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = importlib.util.spec_from_file_location("images_load", ROOT / "roles/images/filter_plugins/images_load.py")
+images_load = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(images_load)
+
+A = "a" * 64
+B = "b" * 64
+RSYNC = """
+Number of files: 1 (reg: 1)
+Number of created files: 0
+Number of regular files transferred: 1
+Total file size: 8399872 bytes
+Total transferred file size: 8399872 bytes
+Literal data: 5255534 bytes
+Matched data: 0 bytes
+Total bytes sent: 43
+Total bytes received: 5256886
+
+sent 43 bytes  received 5256886 bytes  1502000.86 bytes/sec
+"""
+
+
+def test_tarball_name_is_one_rule():
+    assert images_load.images_tarball_name("devstack/samba:4.17") == "devstack_samba_4.17.tar"
+
+
+def test_present_ids_by_tag():
+    images = [{"Id": "sha256:" + A, "RepoTags": ["devstack/web:latest", "web:1"]}, {"Id": "sha256:" + B, "RepoTags": None}]
+    assert images_load.images_present_ids(images) == {"devstack/web:latest": "sha256:" + A, "web:1": "sha256:" + A}
+
+
+def test_load_plan_reads_both_manifests_and_keeps_pins():
+    lines = [f"{A}  devstack_redis_7.tar", f"{B} *devstack_web_latest.tar",
+             f"sha256:{B}  devstack_redis_7.tar  devstack/redis:7", "garbage", ""]
+    entries = [{"name": "devstack/redis", "tag": "7", "source": "load"},
+               {"name": "devstack/web", "tag": "latest", "source": "load", "image_id": "sha256:" + A}]
+    plan = images_load.images_load_plan(entries, lines, {"devstack/web:latest": "sha256:" + A})
+    assert [(p["ref"], p["file"], p["expected_id"], p["server_sha256"], p["present_id"]) for p in plan] == [
+        ("devstack/redis:7", "devstack_redis_7.tar", "sha256:" + B, A, ""),
+        ("devstack/web:latest", "devstack_web_latest.tar", "sha256:" + A, B, "sha256:" + A),
+    ]
+
+
+def test_load_plan_without_a_manifest_leaves_unknowns_empty():
+    plan = images_load.images_load_plan([{"name": "x/y", "tag": "1"}], None, {})
+    assert plan[0]["expected_id"] == "" and plan[0]["server_sha256"] == ""
+
+
+def test_rsync_stats_of_a_resumed_transfer():
+    assert images_load.images_rsync_stats(RSYNC) == {
+        "file_size": 8399872, "files_transferred": 1, "literal_data": 5255534, "bytes_received": 5256886}
+    assert images_load.images_rsync_stats("") == {
+        "file_size": 0, "files_transferred": 0, "literal_data": 0, "bytes_received": 0}

@@ -1,47 +1,228 @@
-"""Remote Docker hosts over SSH: each converged host serves its own stack, and a dead host
-in the inventory is reported without failing the others."""
+"""Three Docker host VMs, each with its own engine, reached over SSH as `docker` with sudo, and a
+second developer's stack (`alice`, ports moved by 100) on one of them: each inventory entry
+serves its own stack on its VM's address to real clients (redis-cli, smbclient, curl in a
+throw-away container on the test network), with passwords of its own; the images came from
+the image server, never built on a VM; nothing of the stacks is on this machine's engine; a
+dead host in the inventory is named UNREACHABLE while the live ones re-converge unchanged."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
+import docker
 import pytest
 
 ROOT = Path(os.environ["DEVSTACK_ROOT"])
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+NETWORK = "molecule-multihost"
+DEAD_IP = "172.31.231.99"  # on the test network, nothing there
+CLIENT_IMAGE = "devstack/molecule-host:bookworm"
+CLIENT_LABEL = {"org.devstack.test": "molecule-multihost"}  # cleanup.yml removes leftovers
+IMAGES = ["devstack/samba:4.17", "devstack/redis:7", "devstack/postgres:15", "devstack/web:latest"]
+SECRETS = ["redis_password", "samba_dev_password", "postgres_password"]
 
 
-def test_connection_is_ssh(host):
+@pytest.fixture(scope="session")
+def engine() -> docker.DockerClient:
+    """This machine's engine (the controller's), where only the VMs and the server run."""
+    return docker.from_env()
+
+
+@pytest.fixture(scope="session")
+def client(engine):
+    """A throw-away client machine on the test network: runs redis-cli, smbclient, curl."""
+    box = engine.containers.run(CLIENT_IMAGE, ["sleep", "infinity"], detach=True, network=NETWORK,
+                                labels=CLIENT_LABEL, auto_remove=False)
+
+    def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+        code, out = box.exec_run(argv, environment=env or {})
+        return code, out.decode(errors="replace")
+
+    yield run
+    box.remove(force=True)
+
+
+def entries(host) -> list[str]:
+    """Every live inventory entry (three VMs and alice's stack)."""
+    return host.ansible.get_variables()["groups"]["suzhou"]
+
+
+def other_entry(host) -> str:
+    names = entries(host)
+    me = host.backend.get_hostname()
+    return names[(names.index(me) + 1) % len(names)]
+
+
+def secret_of(name: str, secret: str) -> str:
+    return (EPHEMERAL / "credentials" / name / secret).read_text().strip()
+
+
+def address(host) -> str:
+    return host.ansible.get_variables()["ansible_host"]
+
+
+def port(host, default: int) -> int:
+    """A published port of this entry's stack: the default moved by devstack_port_offset."""
+    return default + int(host.ansible.get_variables().get("devstack_port_offset", 0))
+
+
+def stack(host) -> str:
+    return host.ansible.get_variables().get("devstack_name", "devstack")
+
+
+def web(host) -> str:
+    return "web" if stack(host) == "devstack" else f"{stack(host)}-web"
+
+
+def vm_container(engine, host):
+    """The machine (container on this engine) at the entry's address."""
+    for box in engine.containers.list(filters={"label": "owner=molecule"}):
+        if box.attrs["NetworkSettings"]["Networks"].get(NETWORK, {}).get("IPAddress") == address(host):
+            return box
+    raise AssertionError(f"no machine at {address(host)}")
+
+
+# --- How the host is reached, and what it is -------------------------------------------------
+
+def test_reached_over_ssh_as_docker_with_sudo(host):
+    variables = host.ansible.get_variables()
+    assert variables["ansible_connection"] == "ssh"
+    assert variables["ansible_user"] == "docker"
+    assert variables["ansible_become"] is True
     assert host.backend.get_connection_type() == "ansible"
-    assert host.ansible.get_variables()["ansible_connection"] == "ssh"
+    assert host.check_output("id -un") == "root"  # through sudo
+    assert host.check_output("sudo -u docker docker version --format '{{.Server.Version}}'").startswith("20.10")
 
 
-def test_redis_of_this_host_answers_with_its_password(host, generated_secret):
-    stack = host.ansible.get_variables()["devstack_name"]
-    password = generated_secret("redis_password")
-    result = host.ansible(
-        "community.docker.docker_container_exec",
-        f"container={stack}-redis command='redis-cli --no-auth-warning -a {password} PING'",
-        check=False,
-    )
-    assert result["stdout"].strip() == "PONG"
+def test_vm_has_its_own_engine_and_disk_and_no_controller_socket(host, engine):
+    assert host.check_output("docker info --format '{{.ID}}'") != engine.info()["ID"]
+    mounts = vm_container(engine, host).attrs["Mounts"]
+    assert not any("docker.sock" in m.get("Source", "") for m in mounts), mounts
+    by_target = {m["Destination"]: m for m in mounts}
+    assert by_target["/var/lib/docker"]["Type"] == "volume"
+    assert by_target["/var/lib/devstack"]["Type"] == "volume"
 
+
+def test_images_were_loaded_from_the_server_not_built(host, engine):
+    for ref in IMAGES:
+        on_vm = host.check_output(f"docker image inspect --format '{{{{.Id}}}}' {ref}")
+        assert on_vm == engine.images.get(ref).id, ref  # the very image published from here
+    assert host.run("docker image inspect devstack/base:bookworm").rc != 0  # no build happened on the VM
+    assert host.check_output("ls -A /var/lib/devstack/images/tarballs") == ""  # images_load_keep_tarballs: false
+
+
+def test_transfer_figures_of_the_first_converge(host):
+    figures = EPHEMERAL / "transfers" / f"{host.backend.get_hostname()}.json"
+    if host.ansible.get_variables().get("images_catalog") == []:
+        assert not figures.exists()  # alice's entry leaves the images to its VM's: nothing moved twice
+        return
+    report = json.loads(figures.read_text())
+    assert sorted(r["image"] for r in report) == sorted(IMAGES)
+    for entry in report:
+        assert entry["files_transferred"] == 1 and entry["literal_data"] == entry["file_size"] > 0, entry
+    received = sum(r["bytes_received"] for r in report)
+    print(f"{host.backend.get_hostname()}: {received} bytes from the image server "
+          f"({sum(r['file_size'] for r in report)} bytes of tarballs)")
+
+
+def test_inner_containers_resolve_names_and_reach_pypi(host):
+    probe = ("import socket; a = socket.getaddrinfo('pypi.org', 443)[0][4][0]; "
+             "socket.create_connection((a, 443), timeout=10).close(); print('ok', a)")
+    result = host.run(f"docker exec {web(host)} python3 -c \"{probe}\"")
+    assert result.rc == 0 and result.stdout.startswith("ok"), result.stdout + result.stderr
+
+
+# --- The stack, with real clients against the host's own address -----------------------------
+
+def test_redis_answers_with_this_hosts_password(host, client):
+    code, out = client(["redis-cli", "--no-auth-warning", "-h", address(host), "-p", str(port(host, 7777)), "PING"],
+                       {"REDISCLI_AUTH": secret_of(host.backend.get_hostname(), "redis_password")})
+    assert (code, out.strip()) == (0, "PONG"), out
+
+
+def test_redis_refuses_another_hosts_password(host, client):
+    code, out = client(["redis-cli", "--no-auth-warning", "-h", address(host), "-p", str(port(host, 7777)), "PING"],
+                       {"REDISCLI_AUTH": secret_of(other_entry(host), "redis_password")})
+    assert "WRONGPASS" in out, out
+    assert "PONG" not in out
+
+
+def smb_ls(client, host, password: str) -> tuple[int, str]:
+    # smbclient reads the password from PASSWD, so it is not on a command line.
+    return client(["smbclient", f"//{address(host)}/data", "-p", str(port(host, 445)), "-U", "dev", "-m", "SMB3", "-c", "ls"],
+                  {"PASSWD": password})
+
+
+def test_share_opens_with_this_hosts_dev_password(host, client):
+    code, out = smb_ls(client, host, secret_of(host.backend.get_hostname(), "samba_dev_password"))
+    assert code == 0, out
+    assert "blocks available" in out
+
+
+def test_share_refuses_another_hosts_dev_password(host, client):
+    code, out = smb_ls(client, host, secret_of(other_entry(host), "samba_dev_password"))
+    assert code != 0
+    assert "NT_STATUS_LOGON_FAILURE" in out, out
+
+
+def test_django_health_over_http(host, client):
+    code, out = client(["curl", "-fsS", "--max-time", "20", f"http://{address(host)}:{port(host, 8000)}/health/"])
+    assert code == 0, out
+    health = json.loads(out)
+    assert health["status"] == "ok", health
+    assert health["database"] == "ok" and health["cache"] == "ok", health
+
+
+# --- Across hosts and on the controller -------------------------------------------------------
+
+def test_generated_passwords_differ_between_hosts():
+    hosts = sorted(p.name for p in (EPHEMERAL / "credentials").iterdir())
+    assert len(hosts) == 4, hosts  # three VMs and alice's stack
+    for secret in SECRETS:
+        paths = [EPHEMERAL / "credentials" / h / secret for h in hosts]
+        assert all(p.stat().st_mode & 0o777 == 0o600 for p in paths), secret
+        values = [p.read_text().strip() for p in paths]
+        assert all(values) and len(set(values)) == len(values), secret
+
+
+def test_nothing_of_the_stacks_was_created_on_the_controllers_engine(engine):
+    before = json.loads((EPHEMERAL / "controller-before.json").read_text())
+    containers, volumes, networks = set(), set(), set()
+    for name in ("devstack", "alice"):  # the stacks of the inventory entries
+        label = {"label": f"org.devstack.stack={name}"}
+        containers |= {c.id for c in engine.containers.list(all=True, filters=label)}
+        volumes |= {v.name for v in engine.volumes.list(filters=label)}
+        networks |= {n.id for n in engine.networks.list(filters=label)}
+    assert containers <= set(before["containers"]), containers
+    assert volumes <= set(before["volumes"]), volumes
+    assert networks <= set(before["networks"]), networks
+    # The only containers on the test network are the scenario's machines and the tests' clients.
+    attached = engine.networks.get(NETWORK).attrs["Containers"] or {}
+    strangers = {engine.containers.get(cid).name for cid in attached} - {
+        "molecule-sz-1", "molecule-sz-2", "molecule-sz-3", "molecule-sz-images"} - {
+        c.name for c in engine.containers.list(filters={"label": "org.devstack.test=molecule-multihost"})}
+    assert not strangers
+
+
+# --- A dead host in the inventory --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def run_with_dead_host(tmp_path_factory) -> subprocess.CompletedProcess[str]:
+    """setup.yml again, whole, with a fourth host at an address where nothing answers.
+    DEVSTACK_SETUP_ARGS adds ansible-playbook arguments (e.g. --skip-tags django_env)."""
     dead = tmp_path_factory.mktemp("dead") / "dead.yml"
-    # Nothing listens on 127.0.0.1:12309: a host that is down.
     dead.write_text(
         "all:\n  children:\n    docker_hosts:\n      children:\n        suzhou:\n          hosts:\n"
-        "            molecule-sz-dead: {ansible_port: 12309, devstack_name: molecule-sz-dead}\n"
+        f"            molecule-sz-dead: {{ansible_connection: ssh, ansible_host: {DEAD_IP}}}\n"
     )
     return subprocess.run(
         ["ansible-playbook", "-i", str(EPHEMERAL / "inventory"), "-i", str(dead), "setup.yml",
-         "--tags", "docker_host,images,samba,redis"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+         *os.environ.get("DEVSTACK_SETUP_ARGS", "").split()],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200,
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )
 
@@ -54,9 +235,12 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 def test_dead_host_is_named_unreachable_in_the_recap(run_with_dead_host):
     assert recap(run_with_dead_host.stdout)["molecule-sz-dead"]["unreachable"] == 1, run_with_dead_host.stdout[-3000:]
     assert run_with_dead_host.returncode == 4  # Ansible's code for "some hosts unreachable"
+    # The summary at the end of the run names it too (whatever its layout).
+    summary = run_with_dead_host.stdout.split("PLAY [Summary", 1)[-1].split("PLAY RECAP", 1)[0]
+    assert "molecule-sz-dead" in summary, summary[-3000:]
 
 
 def test_live_hosts_converge_unchanged_beside_the_dead_one(run_with_dead_host):
     result = recap(run_with_dead_host.stdout)
-    for name in ("molecule-sz-1", "molecule-sz-2", "molecule-sz-3"):
+    for name in ("molecule-sz-1", "molecule-sz-2", "molecule-sz-2-alice", "molecule-sz-3"):
         assert result[name] == {"changed": 0, "unreachable": 0, "failed": 0}, run_with_dead_host.stdout[-3000:]

@@ -42,9 +42,9 @@ def test_load_plan_reads_both_manifests_and_keeps_pins():
     entries = [{"name": "devstack/redis", "tag": "7", "source": "load"},
                {"name": "devstack/web", "tag": "latest", "source": "load", "image_id": "sha256:" + A}]
     plan = images_load.images_load_plan(entries, lines, {"devstack/web:latest": "sha256:" + A})
-    assert [(p["ref"], p["file"], p["expected_id"], p["server_sha256"], p["present_id"]) for p in plan] == [
-        ("devstack/redis:7", "devstack_redis_7.tar", "sha256:" + B, A, ""),
-        ("devstack/web:latest", "devstack_web_latest.tar", "sha256:" + A, B, "sha256:" + A),
+    assert [(p["ref"], p["file"], p["expected_id"], p["server_sha256"], p["present_id"], p["todo"]) for p in plan] == [
+        ("devstack/redis:7", "devstack_redis_7.tar", "sha256:" + B, A, "", True),
+        ("devstack/web:latest", "devstack_web_latest.tar", "sha256:" + A, B, "sha256:" + A, False),
     ]
 
 
@@ -55,6 +55,19 @@ def test_load_plan_without_a_manifest_leaves_unknowns_empty():
 
 def test_rsync_stats_of_a_resumed_transfer():
     assert images_load.images_rsync_stats(RSYNC) == {
-        "file_size": 8399872, "files_transferred": 1, "literal_data": 5255534, "bytes_received": 5256886}
+        "file_size": 8399872, "files_transferred": 1, "literal_data": 5255534, "bytes_received": 5256886,
+        "bytes_sent": 43}
     assert images_load.images_rsync_stats("") == {
-        "file_size": 0, "files_transferred": 0, "literal_data": 0, "bytes_received": 0}
+        "file_size": 0, "files_transferred": 0, "literal_data": 0, "bytes_received": 0, "bytes_sent": 0}
+
+
+def test_transfer_report_names_the_image():
+    result = {"images_item": {"ref": "devstack/redis:7", "file": "devstack_redis_7.tar"}, "stdout": RSYNC}
+    report = images_load.images_transfer_report(result)
+    assert (report["image"], report["file"], report["bytes_received"]) == ("devstack/redis:7", "devstack_redis_7.tar", 5256886)
+
+
+def test_publish_refs_default_to_the_build_entries():
+    selected = [{"name": "devstack/redis", "tag": 7, "source": "build"}, {"name": "x/y", "tag": "1", "source": "load"}]
+    assert images_load.images_publish_refs([], selected) == [{"ref": "devstack/redis:7", "file": "devstack_redis_7.tar"}]
+    assert images_load.images_publish_refs(["a/b:2"], selected) == [{"ref": "a/b:2", "file": "a_b_2.tar"}]

@@ -177,6 +177,46 @@ def test_django_health_over_http(host, client):
     assert health["database"] == "ok" and health["cache"] == "ok", health
 
 
+def visits(client, host) -> int:
+    """Django's home page counts its visits in the stack's Redis; this call is one of them."""
+    code, page = client(["curl", "-fsS", "--max-time", "20", f"http://{address(host)}:{port(host, 8000)}/"])
+    assert code == 0, page
+    return int(re.search(r'id="visit-count">(\d+)<', page)[1])
+
+
+def entry(host, name: str):
+    """Another inventory entry, as a testinfra host."""
+    return host.get_host(f"ansible://{name}?ansible_inventory={EPHEMERAL / 'inventory'}")
+
+
+def test_visit_counter_moves_on_this_host_only(host, client):
+    """Each Django counts in its own host's Redis: three visits here move no other counter."""
+    hosts = {h: entry(host, h) for h in entries(host) if h != host.backend.get_hostname()}
+    before = {h: visits(client, other) for h, other in hosts.items()}
+    first = visits(client, host)
+    assert [visits(client, host) for _ in range(3)] == [first + 1, first + 2, first + 3]
+    after = {h: visits(client, other) for h, other in hosts.items()}
+    assert after == {h: n + 1 for h, n in before.items()}  # only our own second look
+
+
+def test_stacks_on_one_host_do_not_see_each_others_files(host, client):
+    """A file put on this stack's share is on this share only, also for a stack on the same VM."""
+    name = f"only-{host.backend.get_hostname()}.txt"
+    me = secret_of(host.backend.get_hostname(), "samba_dev_password")
+    code, out = client(["sh", "-c", f"echo mine > /tmp/{name} && smbclient //{address(host)}/data -p {port(host, 445)} "
+                        f"-U dev -m SMB3 -c 'put /tmp/{name} {name}'"], {"PASSWD": me})
+    assert code == 0, out
+    try:
+        for other in entries(host):
+            if other == host.backend.get_hostname():
+                continue
+            code, out = smb_ls(client, entry(host, other), secret_of(other, "samba_dev_password"))
+            assert code == 0 and name not in out, out
+    finally:
+        client(["smbclient", f"//{address(host)}/data", "-p", str(port(host, 445)), "-U", "dev", "-m", "SMB3",
+                "-c", f"rm {name}"], {"PASSWD": me})
+
+
 # --- Across hosts and on the controller -------------------------------------------------------
 
 def test_generated_passwords_differ_between_hosts():

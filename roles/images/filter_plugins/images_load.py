@@ -6,7 +6,8 @@
 - images_load_plan(entries, manifest_lines, present) -> each `load` entry with ref, file,
   expected_id (its pin, else the server's IMAGES), server_sha256 (SHA256SUMS) and present_id
 - images_rsync_stats(rsync --stats output) -> {file_size, files_transferred, literal_data,
-  bytes_received}
+  bytes_received, bytes_sent}; images_transfer_report(one rsync loop result) -> the same with image, file
+- images_publish_refs(images_publish, selected entries) -> [{ref, file}] to publish
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def images_load_plan(entries: list[dict[str, Any]], manifest_lines: list[str],
         item.update(expected_id=entry.get("image_id") or ids.get(item["file"], ""),
                     server_sha256=sums.get(item["file"], ""),
                     present_id=present.get(ref, ""))
+        # Fetched and loaded unless present with the expected ID.
+        item["todo"] = item["present_id"] != item["expected_id"] or not item["expected_id"]
         plan.append(item)
     return plan
 
@@ -65,7 +68,20 @@ def images_rsync_stats(stdout: str) -> dict[str, int]:
     return {"file_size": stats.get("Total file size", 0),
             "files_transferred": stats.get("Number of regular files transferred", 0),
             "literal_data": stats.get("Literal data", 0),
-            "bytes_received": stats.get("Total bytes received", 0)}
+            "bytes_received": stats.get("Total bytes received", 0),
+            "bytes_sent": stats.get("Total bytes sent", 0)}
+
+
+def images_transfer_report(result: dict[str, Any]) -> dict[str, Any]:
+    """One rsync loop result of load.yml (loop_var images_item) as a line of images_load_report."""
+    item = result["images_item"]
+    return {"image": item["ref"], "file": item["file"], **images_rsync_stats(result.get("stdout", ""))}
+
+
+def images_publish_refs(publish: list[str], selected: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The images publish_images.yml sends: images_publish, else every `build` entry selected."""
+    refs = publish or [f"{e['name']}:{e['tag']}" for e in selected if e.get("source") == "build"]
+    return [{"ref": ref, "file": images_tarball_name(ref)} for ref in refs]
 
 
 class FilterModule:
@@ -75,4 +91,6 @@ class FilterModule:
             "images_present_ids": images_present_ids,
             "images_load_plan": images_load_plan,
             "images_rsync_stats": images_rsync_stats,
+            "images_transfer_report": images_transfer_report,
+            "images_publish_refs": images_publish_refs,
         }

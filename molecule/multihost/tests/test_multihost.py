@@ -284,3 +284,16 @@ def test_live_hosts_converge_unchanged_beside_the_dead_one(run_with_dead_host):
     result = recap(run_with_dead_host.stdout)
     for name in ("molecule-sz-1", "molecule-sz-2", "molecule-sz-2-alice", "molecule-sz-3"):
         assert result[name] == {"changed": 0, "unreachable": 0, "failed": 0}, run_with_dead_host.stdout[-3000:]
+
+
+def test_verify_playbook_passes_on_every_live_entry():
+    """playbooks/verify.yml, as an operator runs it against the Suzhou inventory."""
+    result = subprocess.run(
+        ["ansible-playbook", "-i", str(EPHEMERAL / "inventory"), "playbooks/verify.yml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    for name in ("molecule-sz-1", "molecule-sz-2", "molecule-sz-2-alice", "molecule-sz-3"):
+        assert recap(result.stdout)[name]["failed"] == 0, result.stdout[-4000:]
+    assert result.stdout.count("containers running and") == 4, result.stdout[-4000:]

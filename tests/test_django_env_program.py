@@ -1,0 +1,143 @@
+"""Unit tests of the program django_env runs in the work container
+(roles/django_env/files/devstack_django_env.py): the parts that decide what changes."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = importlib.util.spec_from_file_location("devstack_django_env", ROOT / "roles/django_env/files/devstack_django_env.py")
+prog = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(prog)
+
+LINE = "[ -r /home/dev/.devstack/bashrc ] && . /home/dev/.devstack/bashrc  # devstack: django_env"
+MARKER = "# devstack: django_env"
+
+
+def run(tmp_path: Path, check: bool = False, **cfg) -> "prog.Run":
+    base = {"check": check, "bashrc_line": LINE, "bashrc_marker": MARKER, "state_dir": str(tmp_path / "state"),
+            "repo_url": "", "repo_version": "main", "repo_update": False, "project_dir": str(tmp_path / "data/sample"),
+            "sample_files": {}, "files": []}
+    return prog.Run({**base, **cfg})
+
+
+def test_write_file_reports_only_real_changes_and_check_mode_writes_nothing(tmp_path):
+    path = tmp_path / "env"
+    assert prog.write_file(path, b"A=1\n", 0o600, check=True) and not path.exists()
+    assert prog.write_file(path, b"A=1\n", 0o600, check=False)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert not prog.write_file(path, b"A=1\n", 0o600, check=False)
+    assert prog.write_file(path, b"A=1\n", 0o644, check=False)   # the mode alone counts
+
+
+def test_bashrc_line_goes_first_once_and_is_replaced_in_place(tmp_path):
+    (tmp_path / ".bashrc").write_text("alias ll='ls -l'\n")
+    r = run(tmp_path)
+    prog.bashrc_line(r, tmp_path)
+    assert (tmp_path / ".bashrc").read_text().splitlines() == [LINE, "alias ll='ls -l'"]
+    again = run(tmp_path)
+    prog.bashrc_line(again, tmp_path)
+    assert again.changed == []
+    moved = run(tmp_path, bashrc_line=LINE.replace(".devstack", ".state"))
+    prog.bashrc_line(moved, tmp_path)
+    assert (tmp_path / ".bashrc").read_text().splitlines()[0].startswith("[ -r /home/dev/.state/bashrc")
+    assert len((tmp_path / ".bashrc").read_text().splitlines()) == 2
+
+
+def test_sample_hash_depends_on_content_and_mode():
+    files = {"manage.py": {"mode": "0755", "b64": base64.b64encode(b"x").decode()}}
+    other = {"manage.py": {"mode": "0644", "b64": base64.b64encode(b"x").decode()}}
+    assert prog.sample_hash(files) != prog.sample_hash(other)
+    assert prog.sample_hash(files) == prog.sample_hash(dict(files))
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture()
+def origin(tmp_path) -> Path:
+    repo = tmp_path / "origin"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    (repo / "a.txt").write_text("1\n")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "--quiet", "-m", "one")
+    return repo
+
+
+def test_checkout_clones_once_then_leaves_the_work_alone(tmp_path, origin):
+    r = run(tmp_path, repo_url=str(origin))
+    prog.checkout(r, {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert (tmp_path / "data/sample/a.txt").read_text() == "1\n" and r.restart
+    (origin / "a.txt").write_text("2\n")
+    git(origin, "commit", "--quiet", "-am", "two")
+    again = run(tmp_path, repo_url=str(origin))
+    prog.checkout(again, {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert again.changed == [] and (tmp_path / "data/sample/a.txt").read_text() == "1\n"
+
+
+def test_update_is_a_fast_forward_and_never_loses_a_local_commit(tmp_path, origin):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    prog.checkout(run(tmp_path, repo_url=str(origin)), env)
+    (origin / "a.txt").write_text("2\n")
+    git(origin, "commit", "--quiet", "-am", "two")
+    check = run(tmp_path, check=True, repo_url=str(origin), repo_update=True)
+    prog.checkout(check, env)
+    assert check.changed == ["project updated to main"]
+    assert (tmp_path / "data/sample/a.txt").read_text() == "1\n"      # check mode moved nothing
+    update = run(tmp_path, repo_url=str(origin), repo_update=True)
+    prog.checkout(update, env)
+    assert (tmp_path / "data/sample/a.txt").read_text() == "2\n" and update.changed
+    # A local commit the origin does not have, then the origin moves on: no fast-forward.
+    work = tmp_path / "data/sample"
+    (work / "mine.txt").write_text("unpushed\n")
+    git(work, "add", "mine.txt")
+    git(work, "commit", "--quiet", "-m", "mine")
+    (origin / "a.txt").write_text("3\n")
+    git(origin, "commit", "--quiet", "-am", "three")
+    with pytest.raises(prog.Failure, match="django_env_repo_url .* could not be cloned or updated"):
+        prog.checkout(run(tmp_path, repo_url=str(origin), repo_update=True), env)
+    assert (work / "mine.txt").exists() and "mine" in git(work, "log", "--format=%s")
+
+
+def test_a_folder_that_is_not_a_checkout_is_refused_not_overwritten(tmp_path, origin):
+    project = tmp_path / "data/sample"
+    project.mkdir(parents=True)
+    (project / "notes.txt").write_text("mine\n")
+    with pytest.raises(prog.Failure, match="is not a git checkout"):
+        prog.checkout(run(tmp_path, repo_url=str(origin)), {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert (project / "notes.txt").read_text() == "mine\n"
+
+
+def test_missing_requirements_name_the_variable(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    r = run(tmp_path, venv=str(venv), requirements_file="requirements.txt", pip_extra_args=[],
+            pip_cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(prog.Failure, match="django_env_requirements_file requirements.txt is not in the project"):
+        prog.virtualenv(r, {"PATH": "/usr/bin:/bin"})
+
+
+def test_the_requirements_stamp_keeps_the_format_of_earlier_versions(tmp_path):
+    """An upgraded stack must not reinstall: the stamp is the text Ansible's to_json wrote."""
+    project = tmp_path / "data/sample"
+    project.mkdir(parents=True)
+    (project / "requirements.txt").write_text("Django\n")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    digest = __import__("hashlib").sha256(b"Django\n").hexdigest()
+    (venv / ".devstack-requirements").write_text(json.dumps({"requirements": digest, "pip_extra_args": []}))
+    r = run(tmp_path, venv=str(venv), requirements_file="requirements.txt", pip_extra_args=[],
+            pip_cache_dir=str(tmp_path / "cache"))
+    prog.virtualenv(r, {"PATH": "/usr/bin:/bin"})
+    assert r.changed == []

@@ -50,6 +50,16 @@ def test_bashrc_line_goes_first_once_and_is_replaced_in_place(tmp_path):
     assert len((tmp_path / ".bashrc").read_text().splitlines()) == 2
 
 
+def test_sample_hash_is_the_one_earlier_versions_wrote():
+    """Jinja's sort (case-insensitive) ordered the lines: README.md comes after locale/; an upgrade keeps it."""
+    files = {name: {"mode": "0644", "b64": base64.b64encode(name.encode()).decode()}
+             for name in ("README.md", "locale/x.po", ".gitignore", "manage.py")}
+    order = [".gitignore", "locale/x.po", "manage.py", "README.md"]
+    lines = [f"{n} 0644 {__import__('hashlib').sha256(n.encode()).hexdigest()}" for n in order]
+    # Joined by a backslash and an n: what the Jinja of earlier versions produced.
+    assert prog.sample_hash(files) == __import__("hashlib").sha256("\\n".join(lines).encode()).hexdigest()
+
+
 def test_sample_hash_depends_on_content_and_mode():
     files = {"manage.py": {"mode": "0755", "b64": base64.b64encode(b"x").decode()}}
     other = {"manage.py": {"mode": "0644", "b64": base64.b64encode(b"x").decode()}}

@@ -144,9 +144,13 @@ def root_phase(run: Run, user: pwd.struct_passwd) -> None:
 # --- as the user ---------------------------------------------------------------------------
 
 def sample_hash(files: dict[str, dict[str, Any]]) -> str:
+    # The fingerprint earlier versions computed in Jinja, so a stack converged by them keeps
+    # its sample and is not restarted on upgrade: lines sorted case-insensitively (Jinja's
+    # sort) and joined by a backslash and an n (Ansible's Jinja keeps '\n' in a folded YAML
+    # string as those two characters).
     lines = [f"{rel} {spec['mode']} {hashlib.sha256(base64.b64decode(spec['b64'])).hexdigest()}"
-             for rel, spec in sorted(files.items())]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+             for rel, spec in sorted(files.items(), key=lambda item: item[0].lower())]
+    return hashlib.sha256("\\n".join(lines).encode()).hexdigest()
 
 
 def sample_repository(run: Run, git_env: dict[str, str]) -> None:

@@ -32,3 +32,47 @@ def test_table_aligns_columns_and_marks_missing_values():
 def test_table_refuses_rows_that_are_not_dicts():
     with pytest.raises(TypeError, match="rows must be a list of dicts"):
         load("devstack_table").devstack_table(["sz-dev-01"], ["host"])
+
+
+def _svc(container, what="Redis", stage="redis", address="127.0.0.1", port=7777):
+    return {"container": container, "what": what, "stage": stage, "address": address, "port": port}
+
+
+HEALTHY = {"Running": True, "Status": "running", "Health": {"Status": "healthy", "Log": []}}
+SHARE_OK = {"rc": 0, "stdout": "", "stderr": ""}
+DJANGO_OK = {"json": {"status": "ok", "database": "ok", "cache": "ok"}}
+
+
+def test_a_healthy_stack_has_no_problems():
+    problems = load("devstack_problems").devstack_problems(
+        [{"item": _svc("s-redis"), "exists": True, "container": {"State": HEALTHY}}],
+        [{"item": _svc("s-redis"), "state": "started"}], SHARE_OK, DJANGO_OK, "web")
+    assert problems == []
+
+
+def test_each_problem_says_what_and_how_to_fix_it_in_order():
+    unhealthy = {"Running": True, "Status": "running",
+                 "Health": {"Status": "unhealthy", "Log": [{"Output": "old"}, {"Output": "NOAUTH " + "x" * 300}]}}
+    problems = load("devstack_problems").devstack_problems(
+        [{"item": _svc("s-gone", "PostgreSQL", "postgres"), "exists": False},
+         {"item": _svc("s-stopped"), "exists": True, "container": {"State": {"Running": False, "Status": "exited"}}},
+         {"item": _svc("s-sick", "the share (SMB)", "samba"), "exists": True, "container": {"State": unhealthy}}],
+        [{"item": _svc("s-stopped"), "failed": True, "msg": "Timeout"}],
+        {"rc": 1, "stderr": "NT_STATUS_ACCESS_DENIED", "stdout": ""},
+        {"status": -1, "msg": "Connection refused"}, "s-web")
+    assert problems[0] == "s-gone (PostgreSQL) does not exist: run ansible-playbook setup.yml --tags postgres"
+    assert problems[1] == "s-stopped is exited: docker start s-stopped, then docker logs s-stopped"
+    assert problems[2].startswith("s-sick is unhealthy (last check: NOAUTH x")
+    assert "...): see docker logs s-sick; ansible-playbook setup.yml --tags samba re-creates it" in problems[2]
+    assert problems[3].startswith("Redis does not answer on 127.0.0.1:7777: is s-stopped running")
+    assert problems[4].startswith("the share refuses a write (NT_STATUS_ACCESS_DENIED)")
+    assert problems[5] == ("Django /health/ is not ok (Connection refused): ansible-playbook setup.yml --tags django_env;"
+                           " server output: docker logs s-web")
+    assert len(problems) == 6
+
+
+def test_a_skipped_share_probe_is_not_a_problem_and_a_bad_health_answer_is():
+    problems = load("devstack_problems").devstack_problems(
+        [], [], {"skipped": True}, {"json": {"status": "error", "database": "error: refused"}}, "w")
+    assert problems == ["Django /health/ is not ok ({'status': 'error', 'database': 'error: refused'}): "
+                        "ansible-playbook setup.yml --tags django_env; server output: docker logs w"]

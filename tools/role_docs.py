@@ -6,7 +6,7 @@ argument specs (between the BEGIN/END VARIABLES markers) and checks that the spe
 defaults/main.yml agree:
 
 - every public variable of defaults/main.yml (a name not starting with "_") is an option of
-  the `main` entry point, with `type`, `description` and a `default` equal to the value in
+  the `main` entry point (or, for a variable only another entry point takes, of that one), with `type`, `description` and a `default` equal to the value in
   defaults/main.yml (a templated default is written as its template text);
 - every option of every entry point is a variable of defaults/main.yml;
 - no description holds Jinja (`{{`, `{%`, `{#`): Ansible templates the whole argument spec when it
@@ -217,10 +217,15 @@ def check_role(role: Role) -> Result:
             if name not in role.defaults:
                 problems.append(f"{name} is in meta/argument_specs.yml (entry point {entry}) but not in defaults/main.yml")
     main = (role.specs.get("main") or {}).get("options") or {}
+    others = {}
+    for entry, spec in role.specs.items():
+        if entry != "main":
+            for name, option in ((spec or {}).get("options") or {}).items():
+                others.setdefault(name, option)
     for name, value in public.items():
-        option = main.get(name)
+        option = main.get(name, others.get(name))
         if option is None:
-            problems.append(f"{name} is in defaults/main.yml but not in meta/argument_specs.yml (entry point main)")
+            problems.append(f"{name} is in defaults/main.yml but not in meta/argument_specs.yml (entry point main or another)")
         elif "default" not in option:
             problems.append(f"{name} has no `default` in meta/argument_specs.yml (defaults/main.yml: {_flow(value)})")
         elif option["default"] != value:

@@ -1,0 +1,56 @@
+"""What verify.yml found wrong with a stack, each with how to fix it.
+
+Input: the registered results of verify.yml's probes (docker_container_info per service, the
+port probes, the share write, Django's /health/). Unit tests: tests/test_filters.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _truncate(text: Any, length: int) -> str:
+    text = str(text).strip()
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
+def _container_problem(result: dict[str, Any]) -> str | None:
+    service = result["item"]
+    name = service["container"]
+    if not result.get("exists"):
+        return f"{name} ({service['what']}) does not exist: run ansible-playbook setup.yml --tags {service['stage']}"
+    state = result["container"]["State"]
+    if not state.get("Running"):
+        return f"{name} is {state.get('Status')}: docker start {name}, then docker logs {name}"
+    health = state.get("Health")
+    if health and health.get("Status") != "healthy":
+        last = (health.get("Log") or [{}])[-1].get("Output", "")
+        return (f"{name} is {health.get('Status')} (last check: {_truncate(last, 160)}): see docker logs {name}; "
+                f"ansible-playbook setup.yml --tags {service['stage']} re-creates it")
+    return None
+
+
+def devstack_problems(containers: list[dict[str, Any]], ports: list[dict[str, Any]],
+                      share: dict[str, Any], django: dict[str, Any], web: str) -> list[str]:
+    """Every problem, in the order a person would fix them: containers, ports, share, Django."""
+    problems = [p for p in (_container_problem(r) for r in containers) if p]
+    for result in ports:
+        if "state" not in result:
+            item = result["item"]
+            problems.append(f"{item['what']} does not answer on {item['address']}:{item['port']}: is "
+                            f"{item['container']} running, and does another program hold the port (ss -ltnp)?")
+    if not share.get("skipped") and share.get("rc", 1) != 0:
+        said = _truncate(str(share.get("stderr", "")) + str(share.get("stdout", "")), 160)
+        problems.append(f"the share refuses a write ({said}): ansible-playbook setup.yml --tags samba resets "
+                        "its users and configuration")
+    answer = django.get("json")
+    if not isinstance(answer, dict) or answer.get("status") != "ok":
+        said = _truncate(answer if answer is not None else django.get("msg", "no answer"), 200)
+        problems.append(f"Django /health/ is not ok ({said}): ansible-playbook setup.yml --tags django_env; "
+                        f"server output: docker logs {web}")
+    return problems
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"devstack_problems": devstack_problems}

@@ -151,3 +151,33 @@ def test_the_requirements_stamp_keeps_the_format_of_earlier_versions(tmp_path):
             pip_cache_dir=str(tmp_path / "cache"))
     prog.virtualenv(r, {"PATH": "/usr/bin:/bin"})
     assert r.changed == []
+
+
+def _fingerprint(tmp_path: Path, env: str, requirements: str) -> str:
+    """The fingerprint one run reports, with the virtualenv stamped as installed (no pip)."""
+    project = tmp_path / "data/sample"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "requirements.txt").write_text(requirements)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True, exist_ok=True)
+    (venv / "bin" / "python").touch()
+    digest = __import__("hashlib").sha256(requirements.encode()).hexdigest()
+    (venv / ".devstack-requirements").write_text(json.dumps({"requirements": digest, "pip_extra_args": []}))
+    r = run(tmp_path, venv=str(venv), requirements_file="requirements.txt", pip_extra_args=[],
+            pip_cache_dir=str(tmp_path / "cache"),
+            files=[{"path": str(tmp_path / "state/env"), "mode": "0600", "restart": True, "content": env},
+                   {"path": str(tmp_path / "state/bashrc"), "mode": "0644", "content": "# " + env}])
+    prog.virtualenv(r, {"PATH": "/usr/bin:/bin"})
+    prog.files(r)
+    return r.fingerprint()
+
+
+def test_the_fingerprint_follows_the_env_file_and_the_requirements_only(tmp_path):
+    """Workers are re-created when it changes: a changed env file or requirements changes it;
+    the same inputs give the same value."""
+    first = _fingerprint(tmp_path / "a", "export A=1\n", "Django\n")
+    assert len(first) == 16 and int(first, 16) >= 0
+    assert _fingerprint(tmp_path / "b", "export A=1\n", "Django\n") != first   # other paths, other inputs
+    assert _fingerprint(tmp_path / "a", "export A=1\n", "Django\n") == first
+    assert _fingerprint(tmp_path / "a", "export A=2\n", "Django\n") != first
+    assert _fingerprint(tmp_path / "a", "export A=1\n", "Django\ncelery\n") != first

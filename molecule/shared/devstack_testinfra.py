@@ -1,15 +1,58 @@
-"""Fixtures shared by every testinfra suite (roles/*/molecule/*/tests, molecule/*/tests).
+"""Helpers and fixtures shared by every testinfra suite (roles/*/molecule/*/tests,
+molecule/*/tests): the scenario's own values, docker inspect, and the secrets a role generated.
 
-Loaded as a pytest plugin by the shared Molecule configuration (verifier: -p devstack_testinfra).
+Loaded as a pytest plugin by the shared Molecule configuration (verifier: -p devstack_testinfra);
+the helpers are imported by the suites (`from devstack_testinfra import inspect, scenario_var`).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+
+
+@cache
+def _scenario_vars() -> dict[str, Any]:
+    """group_vars/all of the scenario's molecule.yml (the values a suite must not write twice)."""
+    config = yaml.safe_load(Path(os.environ["MOLECULE_FILE"]).read_text()) or {}
+    return ((config.get("provisioner") or {}).get("inventory") or {}).get("group_vars", {}).get("all", {}) or {}
+
+
+def scenario_var(name: str) -> Any:
+    """A value the scenario sets (a port, the stack name), read from its molecule.yml."""
+    values = _scenario_vars()
+    assert name in values, f"{name} is not set in {os.environ['MOLECULE_FILE']} (provisioner.inventory.group_vars.all)"
+    return values[name]
+
+
+def inspect(host, name: str) -> dict[str, Any]:
+    """`docker inspect` of a container on the instance's engine; it must exist."""
+    info = host.ansible("community.docker.docker_container_info", f"name={name}", check=False)
+    assert info.get("exists"), f"container {name} does not exist: {info}"
+    return info["container"]
+
+
+def published(host, name: str) -> dict[str, list[str]]:
+    """The container's published ports as {"6379/tcp": ["127.0.0.1:17777"]}."""
+    bindings = inspect(host, name)["HostConfig"]["PortBindings"] or {}
+    return {port: [f"{b['HostIp']}:{b['HostPort']}" for b in binds or []] for port, binds in bindings.items()}
+
+
+def assert_no_secret_in_inspect(host, containers: Iterable[str], secrets: Iterable[str]) -> None:
+    """None of the secrets appears anywhere in `docker inspect` of the containers."""
+    secrets = [s for s in secrets if s]
+    assert secrets, "no secret to look for"
+    for name in containers:
+        dumped = json.dumps(inspect(host, name))
+        found = [s[:4] + "..." for s in secrets if s in dumped]
+        assert not found, f"{name}: docker inspect shows secrets {found}"
 
 
 @pytest.fixture(scope="module")

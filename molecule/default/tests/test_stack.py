@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
 
+import docker
 import pytest
 
 STACK = "molecule-stack"
 WEB, DATA, REDIS = f"{STACK}-web", f"{STACK}-my-data", f"{STACK}-redis"
+WORKER = f"{STACK}-worker-celery"
 ROOT = Path(os.environ["DEVSTACK_ROOT"])
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 
@@ -84,12 +87,64 @@ def test_no_secret_in_docker_inspect_or_bashrc(host, generated_secret):
     assert not any(s in bashrc for s in secrets)
 
 
-def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+def info_of(host, name: str) -> dict:
+    return host.ansible("community.docker.docker_container_info", f"name={name}", check=False)["container"]
+
+
+def test_a_celery_task_round_trips_through_the_stacks_redis(host):
+    sent = exec_in(host, WEB, 'python -c "from sample.celery import add; print(add.delay(2, 3).get(timeout=60))"')
+    assert sent["rc"] == 0, sent
+    assert sent["stdout"].strip().splitlines()[-1] == "5"
+    logs = docker.from_env().containers.get(WORKER).logs().decode()   # what `docker logs` shows
+    assert "sample.celery.add" in logs and "succeeded" in logs, logs[-2000:]
+
+
+def test_the_worker_shares_the_work_containers_data_and_keeps_secrets_out_of_inspect(host, generated_secret):
+    worker, web = info_of(host, WORKER), info_of(host, WEB)
+    assert worker["State"]["Running"]
+    assert worker["Config"]["Image"] == web["Config"]["Image"]
+    assert worker["HostConfig"]["VolumesFrom"] == [WEB]
+    assert sorted(m["Destination"] for m in worker["Mounts"]) == sorted(m["Destination"] for m in web["Mounts"])
+    assert worker["Config"]["User"] == "dev"
+    assert worker["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert worker["HostConfig"]["Init"] is True
+    key = worker["Config"]["Labels"]["org.devstack.restart-key"]
+    assert len(key) == 16 and int(key, 16) >= 0
+    secrets = [generated_secret(n) for n in ("redis_password", "postgres_password")]
+    assert not any(s in json.dumps(worker) for s in secrets)
+
+
+def playbook(play: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["ansible-playbook", "-i", str(EPHEMERAL / "inventory"), "playbooks/verify.yml", *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        ["ansible-playbook", "-i", str(EPHEMERAL / "inventory"), play, *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )
+
+
+def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+    return playbook("playbooks/verify.yml", *extra)
+
+
+def test_a_changed_environment_recreates_the_worker_and_only_then(host):
+    before = info_of(host, WORKER)["Id"]
+    changed = playbook("setup.yml", "--tags", "django_env,worker",
+                       "-e", json.dumps({"django_env_extra_env": {"DEVSTACK_WORKER_PROBE": "1"}}))
+    assert changed.returncode == 0, changed.stdout[-3000:]
+    after = info_of(host, WORKER)
+    assert after["Id"] != before and after["State"]["Running"]
+    # Every process of the worker (docker-init, celery and its pool) and its environment.
+    probe = exec_in(host, WORKER, "for p in $(pgrep -f 'celery -A'); do tr '\\0' '\\n' < /proc/$p/environ; done")
+    assert "DEVSTACK_WORKER_PROBE=1" in probe["stdout"]
+    back = playbook("setup.yml", "--tags", "django_env,worker")
+    assert back.returncode == 0, back.stdout[-3000:]
+    restored = info_of(host, WORKER)["Id"]
+    assert restored != after["Id"]
+    again = playbook("setup.yml", "--tags", "django_env,worker")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert info_of(host, WORKER)["Id"] == restored
+    assert re.findall(r"changed=(\d+)", again.stdout) and set(re.findall(r"changed=(\d+)", again.stdout)) == {"0"}, \
+        again.stdout[-3000:]
 
 
 def test_verify_playbook_passes_on_the_stack():

@@ -9,7 +9,11 @@ The configuration (JSON on stdin, never on a command line: it holds the env file
 is built by the role; the program prints exactly one JSON object on stdout:
 
     {"failed": bool, "msg": str, "changed": [what changed, or would change in check mode],
-     "fuzzy": {po file: count}, "uid": int, "gid": int}
+     "fuzzy": {po file: count}, "uid": int, "gid": int, "fingerprint": str}
+
+The fingerprint is a digest of what a long-running process of the project must be restarted
+for: the project's commit, the requirements installed, and every file that restarts the
+development server (the env file). The worker role labels its containers with it.
 
 It never prints a secret. As root it installs missing OS packages, trusts extra CA certificates
 and owns the role's folders to the user; everything else (the sample repository, the clone, the
@@ -51,6 +55,11 @@ class Run:
         self.changed: list[str] = []
         self.fuzzy: dict[str, int] = {}
         self.restart = False
+        self.inputs: list[str] = []      # what the fingerprint is a digest of (user phase)
+        self.child_fingerprint = ""       # the user phase's, as the child reported it
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256("\n".join(self.inputs).encode()).hexdigest()[:16]
 
     def change(self, what: str, restart: bool = False) -> None:
         self.changed.append(what)
@@ -260,6 +269,7 @@ def virtualenv(run: Run, env: dict[str, str]) -> None:
         raise Failure(f"django_env_requirements_file {cfg['requirements_file']} cannot be read: {error}") from None
     # The same text Ansible's to_json gave in earlier versions: an upgrade does not reinstall.
     wanted = json.dumps({"requirements": digest, "pip_extra_args": cfg["pip_extra_args"]})
+    run.inputs.append("requirements " + wanted)
     stamp = venv / ".devstack-requirements"
     try:
         if stamp.read_text() == wanted:
@@ -284,6 +294,8 @@ def virtualenv(run: Run, env: dict[str, str]) -> None:
 def files(run: Run) -> None:
     for spec in run.cfg["files"]:
         path = Path(spec["path"])
+        if spec.get("restart"):
+            run.inputs.append(f"{path} " + hashlib.sha256(spec["content"].encode()).hexdigest())
         if spec.get("absent"):
             if path.exists():
                 run.change(f"{path} removed", restart=spec.get("restart", False))
@@ -388,6 +400,9 @@ def user_phase(run: Run, user: pwd.struct_passwd) -> None:
     if not run.cfg["repo_url"]:
         sample_repository(run, git_env)
     checkout(run, git_env)
+    head = sh(["git", "-C", run.cfg["project_dir"], "rev-parse", "HEAD"], env=git_env)
+    if head.returncode == 0:
+        run.inputs.append("commit " + head.stdout.strip())
     virtualenv(run, env)
     files(run)
     bashrc_line(run, Path(user.pw_dir))
@@ -415,7 +430,7 @@ def as_user(run: Run, user: pwd.struct_passwd) -> None:
             result.update(failed=True, msg=str(error))
         except Exception:   # noqa: BLE001 - reported, never a traceback lost in a child
             result.update(failed=True, msg="django_env: " + traceback.format_exc(limit=3))
-        result.update(changed=run.changed, fuzzy=run.fuzzy)
+        result.update(changed=run.changed, fuzzy=run.fuzzy, fingerprint=run.fingerprint())
         with os.fdopen(write_end, "w") as out:
             out.write(json.dumps(result))
         os._exit(0)
@@ -426,6 +441,7 @@ def as_user(run: Run, user: pwd.struct_passwd) -> None:
     child = json.loads(data) if data else {"failed": True, "msg": "django_env: the user phase died", "changed": []}
     run.changed = child["changed"]
     run.fuzzy = child.get("fuzzy", {})
+    run.child_fingerprint = child.get("fingerprint", "")
     if child["failed"]:
         raise Failure(child["msg"])
 
@@ -444,7 +460,7 @@ def main() -> None:
         as_user(run, user)   # the child starts from this run: its report includes the root phase's
     except Failure as error:
         report.update(failed=True, msg=str(error))
-    report.update(changed=run.changed, fuzzy=run.fuzzy)
+    report.update(changed=run.changed, fuzzy=run.fuzzy, fingerprint=run.child_fingerprint)
     print(json.dumps(report))
 
 

@@ -7,9 +7,11 @@ import json
 import time
 import uuid
 
-SMTP = 11025
-UI = 18025
-CONTAINER = "molecule-mailpit-mailpit"
+from devstack_testinfra import scenario_var
+
+SMTP = scenario_var("mailpit_smtp_port")
+UI = scenario_var("mailpit_ui_port")
+CONTAINER = f"{scenario_var('devstack_name')}-mailpit"
 
 
 def send(host, subject: str) -> None:

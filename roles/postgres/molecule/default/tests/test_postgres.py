@@ -6,8 +6,11 @@ import json
 
 import pytest
 
-PORT = 15432
-CONTAINER = "molecule-postgres-postgres"
+from devstack_testinfra import inspect as inspect_container
+from devstack_testinfra import scenario_var
+
+PORT = scenario_var("postgres_port")
+CONTAINER = f"{scenario_var('devstack_name')}-postgres"
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +23,7 @@ def psql(host, sql: str, password: str, user: str = "django", db: str = "django"
 
 
 def inspect(host) -> dict:
-    info = host.ansible("community.docker.docker_container_info", f"name={CONTAINER}", check=False)
-    assert info["exists"], info
-    return info["container"]
+    return inspect_container(host, CONTAINER)
 
 
 def test_login_with_the_password_reaches_the_project_database(host, password):

@@ -1,12 +1,13 @@
 """Redis as a user meets it: redis-cli on the Docker host against the published port."""
 
-import json
 import time
 
 import pytest
+from devstack_testinfra import assert_no_secret_in_inspect, published, scenario_var
+from devstack_testinfra import inspect as inspect_container
 
-PORT = 17777
-CONTAINER = "molecule-redis-redis"
+PORT = scenario_var("redis_port")
+CONTAINER = f"{scenario_var('devstack_name')}-redis"
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +50,7 @@ def test_published_on_loopback_only(host):
 
 
 def inspect(host) -> dict:
-    info = host.ansible("community.docker.docker_container_info", f"name={CONTAINER}", check=False)
-    assert info["exists"], info
-    return info["container"]
+    return inspect_container(host, CONTAINER)
 
 
 def test_container_is_healthy_and_restarts_by_itself(host):
@@ -61,17 +60,20 @@ def test_container_is_healthy_and_restarts_by_itself(host):
     assert state == "healthy"
     config = inspect(host)
     assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
-    assert config["Config"]["Labels"]["org.devstack.stack"] == "molecule-redis"
+    assert config["Config"]["Labels"]["org.devstack.stack"] == scenario_var("devstack_name")
+
+
+def test_published_on_the_bind_address_only(host):
+    assert published(host, CONTAINER) == {"6379/tcp": [f"127.0.0.1:{PORT}"]}
 
 
 def test_password_is_not_in_docker_inspect(host, password):
-    config = inspect(host)
-    assert password not in json.dumps(config)
-    assert not any("requirepass" in part for part in config["Config"]["Cmd"])
+    assert_no_secret_in_inspect(host, [CONTAINER], [password])
+    assert not any("requirepass" in part for part in inspect(host)["Config"]["Cmd"])
 
 
 def test_data_lives_in_the_named_volume(host):
     mounts = {m["Destination"]: m for m in inspect(host)["Mounts"]}
     assert mounts["/data"]["Type"] == "volume"
-    assert mounts["/data"]["Name"] == "molecule-redis_redis_data"
+    assert mounts["/data"]["Name"] == f"{scenario_var('devstack_name')}_redis_data"
     assert mounts["/etc/redis/redis.conf"]["RW"] is False

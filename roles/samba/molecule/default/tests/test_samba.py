@@ -8,10 +8,14 @@ import shlex
 
 import pytest
 
-PORT = 1445
-NETBIOS_PORT = 1139
-CONTAINER = "molecule-samba-my-data"
-VOLUME = "molecule-samba_data"
+from devstack_testinfra import inspect as inspect_container
+from devstack_testinfra import scenario_var
+
+PORT = scenario_var("samba_port")
+NETBIOS_PORT = scenario_var("samba_netbios_port")
+STACK = scenario_var("devstack_name")
+CONTAINER = f"{STACK}-my-data"
+VOLUME = f"{STACK}_data"
 IMAGE = "devstack/samba:4.17"
 ALICE_PASSWORD = "alice-from-vault-0123456789"
 SMB1 = "--option='client min protocol=NT1' --option='client max protocol=NT1'"
@@ -39,9 +43,7 @@ def exec_in(host, command: str) -> str:
 
 
 def inspect(host) -> dict:
-    info = host.ansible("community.docker.docker_container_info", f"name={CONTAINER}", check=False)
-    assert info["exists"], info
-    return info["container"]
+    return inspect_container(host, CONTAINER)
 
 
 def test_user_with_generated_password_writes_and_reads_back(host, dev_password):

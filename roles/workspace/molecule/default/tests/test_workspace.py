@@ -10,11 +10,16 @@ import time
 
 import pytest
 
-SAMBA_PORT = 18045
-SAMBA = "molecule-workspace-my-data"
-VOLUME = "molecule-workspace_data"
-STATE_VOLUME = "molecule-workspace_django_env"  # the workspace role's workspace_state_volume
-WEB = "molecule-workspace-web"  # /data: the named volume (default mode)
+from devstack_testinfra import inspect, scenario_var
+
+SAMBA_PORT = scenario_var("samba_port")
+WEB_PORT = scenario_var("workspace_port")
+STACK = scenario_var("devstack_name")
+SAMBA = f"{STACK}-my-data"
+VOLUME = f"{STACK}_data"
+STATE_VOLUME = f"{STACK}_django_env"  # the workspace role's workspace_state_volume
+WEB = f"{STACK}-web"  # /data: the named volume (default mode)
+# The other two are the converge's own (converge.yml names them).
 WEB_VF = "molecule-workspace-web-vf"  # /data: --volumes-from the data container
 WEB_BIND = "molecule-workspace-web-bind"  # /data: a host folder
 BIND_PATH = "/etc/devstack/molecule-workspace/bind"
@@ -46,12 +51,6 @@ def out(host, container: str, command: str) -> str:
     result = run_in(host, container, command)
     assert result.get("rc") == 0, result
     return result["stdout"]
-
-
-def inspect(host, container: str) -> dict:
-    info = host.ansible("community.docker.docker_container_info", f"name={container}", check=False)
-    assert info["exists"], info
-    return info["container"]
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +109,11 @@ def test_a_shell_comes_through_docker_exec(host, container):
 def test_port_8000_is_published_on_loopback(host):
     run_in(host, WEB, "nohup python3 -m http.server 8000 --bind 0.0.0.0 >/dev/null 2>&1 &")
     deadline = time.monotonic() + 20
-    while (code := host.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18000/").stdout) != "200" \
+    while (code := host.run(f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:{WEB_PORT}/").stdout) != "200" \
             and time.monotonic() < deadline:
         time.sleep(1)
     assert code == "200"
-    assert not host.socket("tcp://0.0.0.0:18000").is_listening
+    assert not host.socket(f"tcp://0.0.0.0:{WEB_PORT}").is_listening
     run_in(host, WEB, "pkill -f http.server")
 
 

@@ -23,9 +23,9 @@ timed() {
 if [[ "${1:-}" == "--cold" ]]; then
   # Only the project's own images (label org.devstack.project=devstack), never others.
   docker image ls -q --filter label=org.devstack.project=devstack | sort -u | xargs -r docker image rm -f > /dev/null
-  timed images-cold ansible-playbook playbooks/images.yml -e images_include_test=true
+  timed images-cold ansible-playbook playbooks/images.yml -e @molecule/shared/images.yml
 fi
-timed images-cached ansible-playbook playbooks/images.yml -e images_include_test=true
+timed images-cached ansible-playbook playbooks/images.yml -e @molecule/shared/images.yml
 timed setup-rerun ansible-playbook setup.yml
 timed setup-check ansible-playbook setup.yml --check
 timed verify ansible-playbook playbooks/verify.yml

@@ -62,3 +62,10 @@ def test_images_rejects_a_malformed_mirror():
 )
 def test_setup_rejects_bad_stack_settings_before_changing_anything(docker_client, tmp_path, extra, named):
     refused(docker_client, "setup.yml", STACK, extra, named, credentials=tmp_path)
+
+
+def test_images_names_the_removed_test_switch_and_its_replacement():
+    result = playbook("playbooks/images.yml", "-e", "images_include_test=true")
+    assert result.returncode != 0
+    assert "images_include_test is gone" in result.output and "molecule/shared/images.yml" in result.output
+    assert result.recap()["localhost"]["changed"] == 0

@@ -87,3 +87,10 @@ def refused(client: docker.DockerClient, play: str, stack: str, extra: dict,
     if credentials is not None:
         assert list(credentials.iterdir()) == [], "no password may be generated before the input is valid"
     return result
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The Molecule scenarios run first, in their own order (the longest first): with
+    `--dist worksteal` (bin/test) they are the head of the first worker's share, and the other
+    workers take from its tail once their quick tests are done."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("molecule") else 1)

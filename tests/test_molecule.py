@@ -11,7 +11,7 @@ from conftest import OUTPUT, ROOT, run
 
 
 def scenarios() -> list[tuple[Path, str]]:
-    # The whole-stack scenarios first: they are the longest, and the two pytest workers
+    # The whole-stack scenarios first: they are the longest, and the pytest workers
     # take tests in this order, so the short role scenarios fill in around them.
     found = [(ROOT, p.parent.name) for p in sorted(ROOT.glob("molecule/*/molecule.yml"), reverse=True)]
     found += [(p.parent.parent.parent, p.parent.name) for p in sorted(ROOT.glob("roles/*/molecule/*/molecule.yml"))]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -126,7 +125,7 @@ def verify(*extra: str) -> subprocess.CompletedProcess[str]:
     return playbook("playbooks/verify.yml", *extra)
 
 
-def test_a_changed_environment_recreates_the_worker_and_only_then(host):
+def test_a_changed_environment_recreates_the_worker(host):
     before = info_of(host, WORKER)["Id"]
     changed = playbook("setup.yml", "--tags", "django_env,worker",
                        "-e", json.dumps({"django_env_extra_env": {"DEVSTACK_WORKER_PROBE": "1"}}))
@@ -136,15 +135,11 @@ def test_a_changed_environment_recreates_the_worker_and_only_then(host):
     # Every process of the worker (docker-init, celery and its pool) and its environment.
     probe = exec_in(host, WORKER, "for p in $(pgrep -f 'celery -A'); do tr '\\0' '\\n' < /proc/$p/environ; done")
     assert "DEVSTACK_WORKER_PROBE=1" in probe["stdout"]
+    # Back to the scenario's environment: re-created once more (idempotence with the worker on
+    # is molecule's own idempotence step).
     back = playbook("setup.yml", "--tags", "django_env,worker")
     assert back.returncode == 0, back.stdout[-3000:]
-    restored = info_of(host, WORKER)["Id"]
-    assert restored != after["Id"]
-    again = playbook("setup.yml", "--tags", "django_env,worker")
-    assert again.returncode == 0, again.stdout[-3000:]
-    assert info_of(host, WORKER)["Id"] == restored
-    assert re.findall(r"changed=(\d+)", again.stdout) and set(re.findall(r"changed=(\d+)", again.stdout)) == {"0"}, \
-        again.stdout[-3000:]
+    assert info_of(host, WORKER)["Id"] != after["Id"]
 
 
 def test_verify_playbook_passes_on_the_stack():

@@ -63,6 +63,18 @@ def stack_objects(client: docker.DockerClient, stack: str) -> list[str]:
     )
 
 
+def remove_stack_objects(client: docker.DockerClient, stack: str) -> None:
+    """Removes every container (running or not), volume and network labelled with this test
+    stack. Only for stacks a test created: the caller names its own."""
+    label = {"label": f"org.devstack.stack={stack}"}
+    for container in client.containers.list(all=True, filters=label):
+        container.remove(force=True)
+    for volume in client.volumes.list(filters=label):
+        volume.remove(force=True)
+    for network in client.networks.list(filters=label):
+        network.remove()
+
+
 def case_id(value: object) -> str:
     """Test id of a bad-input case: `variable=value` for a dict of extra variables."""
     if isinstance(value, dict):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from conftest import Run, playbook
+from conftest import Run, playbook, remove_stack_objects
 
 # One stack for the whole module (a module fixture): bin/test runs these after the
 # parallel part, in one process.
@@ -118,19 +118,13 @@ class Stack:
 
 
 def remove_everything(client: docker.DockerClient) -> None:
-    label = {"label": f"org.devstack.stack={STACK}"}
-    for container in client.containers.list(all=True, filters=label):
-        container.remove(force=True)
-    for volume in client.volumes.list(filters=label):
-        volume.remove(force=True)
+    remove_stack_objects(client, STACK)
     # By name too: a volume made without labels (by a failed run) must not survive either.
     for name in (VOLUME, RESTORED, f"{STACK}_data_damaged"):
         try:
             client.volumes.get(name).remove(force=True)
         except docker.errors.NotFound:
             pass
-    for network in client.networks.list(filters=label):
-        network.remove()
     try:
         client.images.remove(RETAGGED)
     except docker.errors.ImageNotFound:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from conftest import ROOT, RECAP, Run
+from conftest import RECAP, ROOT, Run, remove_stack_objects
 
 # The last main before the container plumbing was written once (issue 10). Move it forward
 # when an upgrade from a later main is the one that matters.
@@ -50,13 +50,7 @@ def volumes(client: docker.DockerClient) -> set[str]:
 
 
 def remove_stack(client: docker.DockerClient) -> None:
-    label = {"label": f"org.devstack.stack={STACK}"}
-    for container in client.containers.list(all=True, filters=label):
-        container.remove(force=True)
-    for volume in client.volumes.list(filters=label):
-        volume.remove(force=True)
-    for network in client.networks.list(filters=label):
-        network.remove()
+    remove_stack_objects(client, STACK)
     shutil.rmtree(f"/etc/devstack/{STACK}", ignore_errors=True)
 
 

@@ -120,3 +120,105 @@ def test_a_name_of_no_known_kind_is_a_programming_error():
 def test_root_and_nobody_are_not_regular_ids(value):
     assert plumbing.service_problems({"ids": {"samba_uid": value}}) == [
         f"samba_uid must be from 1 to 65533 (never root), got {value}"]
+
+
+# --- The fast path: one listing a run, a config hash per container ---
+
+HOST_INFO = {
+    "containers": [
+        {"Id": "c1", "Names": ["/devstack-redis"], "State": "running", "Status": "Up 3 minutes (healthy)",
+         "ImageID": "sha256:r7", "Labels": {"org.devstack.config-hash": "h1"}},
+        {"Id": "c2", "Names": ["/my-data"], "State": "exited", "Status": "Exited (0) 2 seconds ago",
+         "ImageID": "sha256:s4", "Labels": {"org.devstack.config-hash": "h2"}},
+        {"Id": "c3", "Names": ["/web"], "State": "running", "Status": "Up 1 second (health: starting)",
+         "ImageID": "sha256:w", "Labels": {"org.devstack.config-hash": "h3"}},
+    ],
+    "images": [
+        {"Id": "sha256:r7", "RepoTags": ["devstack/redis:7"]},
+        {"Id": "sha256:s4", "RepoTags": ["devstack/samba:4.17"]},
+        {"Id": "sha256:w", "RepoTags": ["devstack/web:latest", "devstack/web:1"]},
+    ],
+}
+
+
+def plan(container, state="started", image="devstack/redis:7", config_hash="h1", healthcheck=True, info=HOST_INFO):
+    return plumbing.service_plan(plumbing.service_listing(info), container, state, image, config_hash, healthcheck)
+
+
+def test_a_listed_container_as_declared_is_current():
+    assert plan("devstack-redis") == {"current": True, "reason": ""}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"container": "gone"}, "missing"),
+        ({"container": "devstack-redis", "config_hash": "other"}, "declaration changed"),
+        ({"container": "devstack-redis", "image": "devstack/redis:8"}, "image changed"),
+        ({"container": "my-data", "image": "devstack/samba:4.17", "config_hash": "h2"}, "not running (exited)"),
+        ({"container": "web", "image": "devstack/web", "config_hash": "h3"}, "not healthy (health: starting)"),
+    ],
+)
+def test_any_difference_means_the_full_path(kwargs, reason):
+    assert plan(**kwargs) == {"current": False, "reason": reason}
+
+
+def test_a_newer_image_under_the_same_tag_is_a_difference():
+    info = {**HOST_INFO, "images": [{"Id": "sha256:new", "RepoTags": ["devstack/redis:7"]}]}
+    assert plan("devstack-redis", info=info)["reason"] == "image changed"
+
+
+def test_no_health_check_needs_only_running_and_a_tag_without_colon_means_latest():
+    assert plan("web", image="devstack/web", config_hash="h3", healthcheck=False)["current"]
+    assert plumbing._image_ref("registry.local:5000/x/y") == "registry.local:5000/x/y:latest"
+
+
+def test_absent_is_current_only_when_not_listed():
+    assert plan("gone", state="absent")["current"]
+    assert plan("devstack-redis", state="absent") == {"current": False, "reason": "exists"}
+
+
+def test_forgetting_a_container_makes_the_next_plan_take_the_full_path():
+    listing = plumbing.service_forget(plumbing.service_listing(HOST_INFO), "devstack-redis")
+    assert plumbing.service_plan(listing, "devstack-redis", "started", "devstack/redis:7", "h1", True)["reason"] == "missing"
+    assert "my-data" in listing["containers"]
+
+
+def test_the_config_hash_is_stable_across_types_and_key_order_and_follows_every_value():
+    def h(decl, pw="pw", salt="s/redis", mode="0400"):
+        return plumbing.service_config_hash(decl, [{"name": "redis.conf", "mode": mode, "content": pw, "secret": True},
+                                                   {"name": "smb.conf", "content": "[global]"}], salt)
+    a = h({"port": 7777, "env": {"A": "1", "B": True}})
+    assert a == h({"env": {"B": True, "A": 1}, "port": "7777"}) and len(a) == 64
+    assert h({"port": 7778, "env": {"A": "1", "B": True}}) != a
+    assert h({"port": 7777, "env": {"A": "1", "B": True}}, pw="pw2") != a
+    assert h({"port": 7777, "env": {"A": "1", "B": True}}, salt="t/redis") != a
+    assert h({"port": 7777, "env": {"A": "1", "B": True}}, mode="0440") != a
+    assert plumbing.service_config_hash({}, [{"name": "smb.conf", "content": "[other]"}]) != \
+        plumbing.service_config_hash({}, [{"name": "smb.conf", "content": "[global]"}])
+
+
+def test_the_config_hash_does_not_contain_the_plain_sha256_of_a_secret():
+    import hashlib
+    import json
+    secret = "hunter2"
+    digest = plumbing.service_config_hash({}, [{"name": "pw", "content": secret, "secret": True}], "s/redis")
+    assert secret not in digest
+    in_plain = plumbing.service_config_hash({}, [{"name": "pw", "content": secret, "secret": False}], "s/redis")
+    assert digest != in_plain
+    body = json.dumps({"declaration": {}, "files": [{"name": "pw", "secret": "true"}]}, sort_keys=True).encode()
+    assert digest == hashlib.sha256(
+        body + hashlib.pbkdf2_hmac("sha256", secret.encode(), b"devstack:s/redis", 100_000)).hexdigest()
+
+
+def test_containers_of_a_stack_and_role_are_found_by_their_labels():
+    info = {"containers": [
+        {"Names": ["/s-worker-a"], "Labels": {"org.devstack.stack": "s", "org.devstack.role": "worker"}},
+        {"Names": ["/s-worker-b"], "Labels": {"org.devstack.stack": "s", "org.devstack.role": "worker"}},
+        {"Names": ["/t-worker-a"], "Labels": {"org.devstack.stack": "t", "org.devstack.role": "worker"}},
+        {"Names": ["/s-redis"], "Labels": {"org.devstack.stack": "s", "org.devstack.role": "redis"}},
+    ]}
+    listing = plumbing.service_listing(info)
+    assert plumbing.service_containers(listing, "s", "worker") == ["s-worker-a", "s-worker-b"]
+    assert plumbing.service_containers(listing, "s") == ["s-redis", "s-worker-a", "s-worker-b"]
+    assert plumbing.service_containers(listing, "u", "worker") == []

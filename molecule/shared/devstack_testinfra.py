@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -66,3 +68,18 @@ def generated_secret(host) -> Callable[[str], str]:
         return path.read_text().strip()
 
     return read
+
+
+def converge_again(*args: str, playbook: str = "converge.yml") -> dict[str, int]:
+    """One more run of the scenario's playbook, a process of its own as a user's re-run is
+    (nothing of the earlier run is remembered); it must succeed. Returns changed= per host."""
+    scenario = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+    done = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(scenario / playbook), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=900,
+        env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PY_COLORS": "0"})
+    output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout)
+    assert done.returncode == 0, f"{playbook} {' '.join(args)} failed:\n{output[-6000:]}"
+    recap = {m[0]: int(m[1]) for m in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+    assert recap, f"no PLAY RECAP in the output of {playbook}:\n{output[-3000:]}"
+    return recap

@@ -6,7 +6,9 @@ Unit tests: tests/test_service_filters.py.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import re
 
 # Docker's own rule for container, volume and network names.
@@ -154,6 +156,110 @@ def service_labels(extra, stack, role):
     return labels
 
 
+# The label that carries a container's declaration hash (service_config_hash).
+CONFIG_HASH_LABEL = "org.devstack.config-hash"
+_HEALTH = re.compile(r"[(](healthy|unhealthy|health: starting)[)]")
+
+
+def _normal(value):
+    """Scalars as strings (a port given as 7777 or "7777" hashes alike), dicts sorted."""
+    if isinstance(value, dict):
+        return {str(k): _normal(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_normal(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def service_config_hash(declaration, files=(), salt=""):
+    """One hex digest of everything a container is made from: the declaration (what
+    docker_container gets) and its files ({content, secret, ...}: host files and files copied
+    in). The content of a file marked `secret` enters only through PBKDF2-SHA256 (100,000
+    rounds, salted with `salt`), so the label that carries the digest, which `docker inspect`
+    shows, gives nothing usable to guess a password from."""
+    plain, secrets = [], []
+    for item in files or ():
+        if item.get("secret"):
+            plain.append({k: v for k, v in item.items() if k != "content"})
+            secrets.append(item.get("content", ""))
+        else:
+            plain.append(item)
+    digest = hashlib.sha256(json.dumps(_normal({"declaration": declaration, "files": plain}), sort_keys=True).encode())
+    for secret in secrets:
+        digest.update(hashlib.pbkdf2_hmac("sha256", str(secret).encode(), f"devstack:{salt}".encode(), 100_000))
+    return digest.hexdigest()
+
+
+def _image_ref(name):
+    """repository:tag, with :latest when no tag is given (a registry port is not a tag)."""
+    name = str(name)
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+
+
+def service_listing(host_info):
+    """docker_host_info's verbose containers and images as {containers: {name: {id, state,
+    health, image_id, labels}}, images: {repo:tag: id}}: what service_plan compares with."""
+    containers = {}
+    for item in (host_info or {}).get("containers") or []:
+        match = _HEALTH.search(item.get("Status") or "")
+        entry = {
+            "id": item.get("Id", ""),
+            "state": item.get("State", ""),
+            "health": match.group(1) if match else "",
+            "image_id": item.get("ImageID", ""),
+            "labels": item.get("Labels") or {},
+        }
+        for name in item.get("Names") or []:
+            containers[name.lstrip("/")] = entry
+    images = {}
+    for item in (host_info or {}).get("images") or []:
+        for tag in item.get("RepoTags") or []:
+            images[tag] = item.get("Id", "")
+    return {"containers": containers, "images": images}
+
+
+def service_plan(listing, container, state, image="", config_hash="", healthcheck=False):
+    """{current, reason}: current is true when the container listed already is what the
+    declaration asks for, so nothing has to be called: absent and not listed; or listed with
+    the same config hash, running the image the tag names now, and healthy when it has a
+    health check. Otherwise reason says the first difference found."""
+    entry = ((listing or {}).get("containers") or {}).get(container)
+    if state == "absent":
+        return {"current": entry is None, "reason": "" if entry is None else "exists"}
+    if entry is None:
+        return {"current": False, "reason": "missing"}
+    if entry["labels"].get(CONFIG_HASH_LABEL) != config_hash:
+        return {"current": False, "reason": "declaration changed"}
+    image_id = ((listing or {}).get("images") or {}).get(_image_ref(image))
+    if not image_id or image_id != entry["image_id"]:
+        return {"current": False, "reason": "image changed"}
+    if entry["state"] != "running":
+        return {"current": False, "reason": f"not running ({entry['state']})"}
+    if healthcheck and entry["health"] != "healthy":
+        return {"current": False, "reason": f"not healthy ({entry['health'] or 'no status'})"}
+    return {"current": True, "reason": ""}
+
+
+def service_forget(listing, container):
+    """The listing without one container: it was changed, so what was listed is stale."""
+    listing = dict(listing or {})
+    listing["containers"] = {k: v for k, v in (listing.get("containers") or {}).items() if k != container}
+    return listing
+
+
+def service_containers(listing, stack, role=""):
+    """Names of the listed containers of one stack (and role, when given), sorted."""
+    found = []
+    for name, entry in ((listing or {}).get("containers") or {}).items():
+        labels = entry.get("labels") or {}
+        if labels.get("org.devstack.stack") == stack and (not role or labels.get("org.devstack.role") == role):
+            found.append(name)
+    return sorted(found)
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -162,4 +268,9 @@ class FilterModule:
             "service_published_ports": service_published_ports,
             "service_mounts": service_mounts,
             "service_labels": service_labels,
+            "service_config_hash": service_config_hash,
+            "service_listing": service_listing,
+            "service_plan": service_plan,
+            "service_forget": service_forget,
+            "service_containers": service_containers,
         }

@@ -36,6 +36,13 @@ def test_present_ids_by_tag():
     assert images_load.images_present_ids(images) == {"devstack/web:latest": "sha256:" + A, "web:1": "sha256:" + A}
 
 
+def test_present_labels_by_tag_for_one_call_over_every_image():
+    images = [{"RepoTags": ["devstack/web:latest"], "Config": {"Labels": {"org.devstack.inputs-hash": "abc"}}},
+              {"RepoTags": ["devstack/base:bookworm"], "Config": {"Labels": None}},
+              {"RepoTags": None, "Config": {}}]
+    assert images_load.images_present_labels(images) == {"devstack/web:latest": "abc", "devstack/base:bookworm": ""}
+
+
 def test_load_plan_reads_both_manifests_and_keeps_pins():
     lines = [f"{A}  devstack_redis_7.tar", f"{B} *devstack_web_latest.tar",
              f"sha256:{B}  devstack_redis_7.tar  devstack/redis:7", "garbage", ""]

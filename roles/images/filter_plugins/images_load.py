@@ -28,6 +28,13 @@ def images_present_ids(images: list[dict[str, Any]]) -> dict[str, str]:
     return {tag: image["Id"] for image in images for tag in image.get("RepoTags") or []}
 
 
+def images_present_labels(images: list[dict[str, Any]], label: str = "org.devstack.inputs-hash") -> dict[str, str]:
+    """docker_image_info's images as {name:tag: value of `label`} ('' when unlabelled): what a
+    build compares its inputs hash with, for every image in one call."""
+    return {tag: ((image.get("Config") or {}).get("Labels") or {}).get(label, "")
+            for image in images for tag in image.get("RepoTags") or []}
+
+
 def parse_manifest(lines: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """SHA256SUMS lines (<sha256> [*]<file>) and IMAGES lines (<image id> <file> [name:tag])."""
     sums: dict[str, str] = {}
@@ -89,6 +96,7 @@ class FilterModule:
         return {
             "images_tarball_name": images_tarball_name,
             "images_present_ids": images_present_ids,
+            "images_present_labels": images_present_labels,
             "images_load_plan": images_load_plan,
             "images_rsync_stats": images_rsync_stats,
             "images_transfer_report": images_transfer_report,

@@ -181,3 +181,52 @@ def test_the_fingerprint_follows_the_env_file_and_the_requirements_only(tmp_path
     assert _fingerprint(tmp_path / "a", "export A=1\n", "Django\n") == first
     assert _fingerprint(tmp_path / "a", "export A=2\n", "Django\n") != first
     assert _fingerprint(tmp_path / "a", "export A=1\n", "Django\ncelery\n") != first
+
+
+def test_migrate_digest_follows_the_database_env_file_requirements_and_migrations(tmp_path):
+    state, venv, project = tmp_path / "state", tmp_path / "venv", tmp_path / "data/sample"
+    (project / "app/migrations").mkdir(parents=True)
+    (project / "app/migrations/0001_initial.py").write_text("# one\n")
+    (project / "app/views.py").write_text("# not a migration\n")
+    state.mkdir()
+    venv.mkdir()
+    (state / "env").write_text("export DATABASE_URL=postgres://a\n")
+    (venv / ".devstack-requirements").write_text('{"requirements": "x"}')
+
+    def digest(identity="container-1"):
+        return prog.migrate_digest(run(tmp_path, venv=str(venv), migrate_identity=identity))
+
+    first = digest()
+    assert first and first == digest()
+    assert digest("") == ""                            # an unknown database: migrate always runs
+    assert digest("container-2") != first              # another (re-created) database container
+    (project / "app/views.py").write_text("# edited, not a migration\n")
+    assert digest() == first
+    (project / "app/migrations/0002_more.py").write_text("# two\n")
+    second = digest()
+    assert second != first
+    (state / "env").write_text("export DATABASE_URL=postgres://b\n")
+    assert digest() != second
+    (state / "env").unlink()
+    assert digest() == ""                              # no env file: migrate runs
+
+
+def test_i18n_inputs_digest_follows_project_files_and_options(tmp_path):
+    spec = importlib.util.spec_from_file_location("django_env_i18n", ROOT / "roles/django_env/files/bin/django_env_i18n.py")
+    i18n = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(i18n)
+    project = tmp_path / "sample"
+    (project / "locale/zh_Hans/LC_MESSAGES").mkdir(parents=True)
+    po = project / "locale/zh_Hans/LC_MESSAGES/django.po"
+    po.write_text('msgid "a"\nmsgstr "b"\n')
+    (project / "node_modules").mkdir()
+    args = i18n.argparse.Namespace(locale=["zh_Hans"], makemessages=True, makemessages_arg=[], use_fuzzy=False)
+    first = i18n.inputs_digest(project, args)
+    assert first == i18n.inputs_digest(project, args)
+    (project / "node_modules/x.js").write_text("skipped folder")
+    assert i18n.inputs_digest(project, args) == first
+    po.write_text('msgid "a"\nmsgstr "c, edited"\n')
+    edited = i18n.inputs_digest(project, args)
+    assert edited != first
+    args.use_fuzzy = True
+    assert i18n.inputs_digest(project, args) != edited

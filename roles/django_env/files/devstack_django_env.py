@@ -101,12 +101,13 @@ def write_file(path: Path, data: bytes, mode: int, check: bool) -> bool:
 # --- as root -------------------------------------------------------------------------------
 
 def missing_packages(names: list[str]) -> list[str]:
-    missing = []
-    for name in names:
-        status = sh(["dpkg-query", "-W", "-f=${Status}", name]).stdout
-        if status.strip() != "install ok installed":
-            missing.append(name)
-    return missing
+    """The packages of `names` that are not installed, asked of dpkg in one call."""
+    if not names:
+        return []
+    done = sh(["dpkg-query", "-W", "-f=${Package}\t${Status}\n", *names])
+    installed = {line.split("\t")[0].split(":")[0] for line in done.stdout.splitlines()
+                 if line.endswith("install ok installed")}
+    return [name for name in names if name not in installed]
 
 
 def root_phase(run: Run, user: pwd.struct_passwd) -> None:
@@ -348,10 +349,45 @@ def translations(run: Run, env: dict[str, str]) -> None:
         run.change("translations compiled: " + ", ".join(report["compiled"] or report["updated"]), restart=True)
 
 
+def migrate_digest(run: Run) -> str:
+    """What `migrate` depends on, when the database is the stack's own (its container's ID
+    names it: a new or re-created database container is a new ID): the env file, the installed
+    requirements (third-party migrations) and every file of the project's migrations folders
+    (path, size, modification time). '' when the database is not known this way."""
+    cfg = run.cfg
+    if not cfg.get("migrate_identity"):
+        return ""
+    digest = hashlib.sha256(cfg["migrate_identity"].encode())
+    for path in (Path(cfg["state_dir"]) / "env", Path(cfg["venv"]) / ".devstack-requirements"):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            return ""
+    for root, dirs, names in os.walk(cfg["project_dir"]):
+        dirs[:] = sorted(d for d in dirs if d not in (".git", "node_modules", "__pycache__"))
+        if os.path.basename(root) != "migrations":
+            continue
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def migrate(run: Run, env: dict[str, str]) -> None:
     if not run.cfg["migrate"]:
         return
     manage = str(Path(run.cfg["state_dir"]) / "bin" / "manage")
+    stamp = Path(run.cfg["state_dir"]) / "migrate.stamp"
+    wanted = migrate_digest(run)
+    try:
+        if wanted and stamp.read_text() == wanted:
+            return   # nothing migrate depends on changed since it last succeeded
+    except OSError:
+        pass
     if run.check:
         if Path(manage).exists() and Path(run.cfg["venv"], "bin", "python").exists():
             if sh([manage, "migrate", "--check", "--noinput"], env=env).returncode != 0:
@@ -362,6 +398,10 @@ def migrate(run: Run, env: dict[str, str]) -> None:
         raise Failure(f"django_env_migrate: `manage.py migrate` failed: {tail(done.stderr or done.stdout)}")
     if "No migrations to apply" not in done.stdout:
         run.change("database migrated")
+    if wanted:
+        write_file(stamp, wanted.encode(), 0o644, False)
+    else:
+        stamp.unlink(missing_ok=True)
 
 
 def server(run: Run, user: str) -> None:

@@ -7,7 +7,10 @@ makemessages then compilemessages for the given locales, without the by-hand ste
 - fuzzy entries are counted and reported per file instead of being dropped silently
   (compilemessages skips them unless --use-fuzzy);
 - compilemessages runs only when a .po is newer than its .mo, a .mo is missing, or
-  --use-fuzzy changed since the last run.
+  --use-fuzzy changed since the last run;
+- nothing runs (no Django process at all) when no file of the project, no option and not
+  the virtualenv's installed requirements changed since the last run: the state file keeps
+  a digest of them (path, size and modification time of every file).
 
 Prints one JSON object: changed, updated (.po files), compiled, fuzzy ({file: count}).
 """
@@ -15,6 +18,7 @@ Prints one JSON object: changed, updated (.po files), compiled, fuzzy ({file: co
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -35,6 +39,29 @@ def po_files(project: Path, locales: list[str]) -> list[Path]:
         if len(parts) >= 3 and parts[-1] == "LC_MESSAGES" and parts[-2] in locales and parts[-3] == "locale":
             found += [Path(root) / f for f in files if f.endswith(".po")]
     return sorted(found)
+
+
+def inputs_digest(project: Path, args: argparse.Namespace) -> str:
+    """What makemessages and compilemessages read: every file of the project (path, size,
+    modification time; the folders of SKIP_DIRS left out), the options, and the virtualenv's
+    installed requirements (its stamp, written by the django_env program)."""
+    options = {"locales": args.locale, "makemessages": args.makemessages,
+               "makemessages_args": args.makemessages_arg, "use_fuzzy": args.use_fuzzy}
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
+    try:
+        digest.update((Path(sys.prefix) / ".devstack-requirements").read_bytes())
+    except OSError:
+        pass
+    for root, dirs, files in os.walk(project):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            digest.update(f"{os.path.relpath(path, project)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def fuzzy_entries(po: Path) -> int:
@@ -69,6 +96,10 @@ def main() -> None:
     args = parser.parse_args()
 
     os.chdir(args.project)
+    last = json.loads(args.state.read_text()) if args.state.exists() else {}
+    if last.get("inputs") == inputs_digest(args.project, args):
+        print(json.dumps({**last, "changed": False, "updated": [], "compiled": []}))
+        return
     before = {p: (p.read_bytes(), p.stat()) for p in po_files(args.project, args.locale)}
     updated: list[str] = []
     if args.makemessages:
@@ -87,7 +118,6 @@ def main() -> None:
                 updated.append(str(po))
 
     pos = po_files(args.project, args.locale)
-    last = json.loads(args.state.read_text()) if args.state.exists() else {}
     stale = [p for p in pos if not p.with_suffix(".mo").exists()
              or p.with_suffix(".mo").stat().st_mtime < p.stat().st_mtime]
     if last.get("use_fuzzy") != args.use_fuzzy:
@@ -101,7 +131,7 @@ def main() -> None:
     report = {"changed": bool(updated or stale), "locales": args.locale, "po_files": [str(p) for p in pos],
               "updated": updated, "compiled": [str(p) for p in stale], "fuzzy": fuzzy,
               "use_fuzzy": args.use_fuzzy}
-    args.state.write_text(json.dumps(report, indent=1) + "\n")
+    args.state.write_text(json.dumps({**report, "inputs": inputs_digest(args.project, args)}, indent=1) + "\n")
     print(json.dumps(report))
 
 

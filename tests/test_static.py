@@ -27,3 +27,23 @@ def test_every_role_has_docs_defaults_specs_and_a_scenario():
         for part in ("README.md", "defaults/main.yml", "meta/argument_specs.yml", "meta/main.yml",
                      "molecule/default/molecule.yml"):
             assert (role / part).is_file(), f"{role.name} lacks {part}"
+
+
+def test_scenarios_publish_on_ports_of_their_own():
+    """The scenarios run side by side (bin/test runs three at once): a host port two of them
+    set would make whichever starts second fail ("port is already allocated")."""
+    import yaml
+
+    seen: dict[int, str] = {}
+    clashes = []
+    for path in sorted([*ROOT.glob("roles/*/molecule/*/molecule.yml"), *ROOT.glob("molecule/*/molecule.yml")]):
+        config = yaml.safe_load(path.read_text()) or {}
+        group_vars = ((config.get("provisioner") or {}).get("inventory") or {}).get("group_vars") or {}
+        for values in group_vars.values():
+            for name, value in (values or {}).items():
+                if name.endswith("_port") and isinstance(value, int) and value != 0:
+                    where = f"{path.relative_to(ROOT)}: {name}"
+                    if value in seen:
+                        clashes.append(f"{value}: {seen[value]} and {where}")
+                    seen[value] = where
+    assert not clashes, "host ports set by two scenarios: " + "; ".join(clashes)

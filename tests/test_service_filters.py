@@ -178,10 +178,18 @@ def test_absent_is_current_only_when_not_listed():
     assert plan("devstack-redis", state="absent") == {"current": False, "reason": "exists"}
 
 
-def test_forgetting_a_container_makes_the_next_plan_take_the_full_path():
-    listing = plumbing.service_forget(plumbing.service_listing(HOST_INFO), "devstack-redis")
-    assert plumbing.service_plan(listing, "devstack-redis", "started", "devstack/redis:7", "h1", True)["reason"] == "missing"
-    assert "my-data" in listing["containers"]
+def test_a_changed_container_is_remembered_as_it_is_now_and_a_removed_one_forgotten():
+    listing = plumbing.service_listing(HOST_INFO)
+    inspected = {"Id": "c9", "Image": "sha256:r7", "State": {"Status": "running", "Health": {"Status": "starting"}},
+                 "Config": {"Labels": {"org.devstack.config-hash": "h9"}}}
+    now = plumbing.service_remember(listing, "devstack-redis", inspected)
+    assert now["containers"]["devstack-redis"] == {"id": "c9", "state": "running", "health": "starting",
+                                                   "image_id": "sha256:r7", "labels": {"org.devstack.config-hash": "h9"}}
+    assert plumbing.service_plan(now, "devstack-redis", "started", "devstack/redis:7", "h9", True)["reason"] == \
+        "not healthy (starting)"
+    gone = plumbing.service_remember(listing, "devstack-redis", {})
+    assert plumbing.service_plan(gone, "devstack-redis", "started", "devstack/redis:7", "h1", True)["reason"] == "missing"
+    assert "my-data" in gone["containers"] and "devstack-redis" in listing["containers"]
 
 
 def test_the_config_hash_is_stable_across_types_and_key_order_and_follows_every_value():

@@ -243,10 +243,22 @@ def service_plan(listing, container, state, image="", config_hash="", healthchec
     return {"current": True, "reason": ""}
 
 
-def service_forget(listing, container):
-    """The listing without one container: it was changed, so what was listed is stale."""
+def service_remember(listing, container, inspected=None):
+    """The listing with one container as it is now: its entry made from docker_container's
+    result (`docker inspect` of it), or dropped when there is none (removed, or check mode).
+    So a later declaration, or another role, in the same run reads it as it is."""
     listing = dict(listing or {})
-    listing["containers"] = {k: v for k, v in (listing.get("containers") or {}).items() if k != container}
+    containers = {k: v for k, v in (listing.get("containers") or {}).items() if k != container}
+    if inspected and inspected.get("Id"):
+        state = inspected.get("State") or {}
+        containers[container] = {
+            "id": inspected["Id"],
+            "state": state.get("Status", ""),
+            "health": (state.get("Health") or {}).get("Status", ""),
+            "image_id": inspected.get("Image", ""),
+            "labels": (inspected.get("Config") or {}).get("Labels") or {},
+        }
+    listing["containers"] = containers
     return listing
 
 
@@ -271,6 +283,6 @@ class FilterModule:
             "service_config_hash": service_config_hash,
             "service_listing": service_listing,
             "service_plan": service_plan,
-            "service_forget": service_forget,
+            "service_remember": service_remember,
             "service_containers": service_containers,
         }

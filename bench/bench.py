@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""One benchmark of setup.yml beside docker-compose, run on this machine (bench/run).
+
+Every measure is taken `--rounds` times, interleaved (A B A B ...: a slow minute of the machine
+hits both sides), and reported as its median. The bench stack is its own: devstack_name
+`bench`, every port moved by 23000, its credentials under bench/results/; the compose
+baseline is project `benchcompose`, ports moved by 24000. Both are removed at the end (their
+volumes too: they hold nothing but the bench's own data).
+
+  (a) the idempotent re-run of setup.yml, beside (d) `docker-compose up -d` with nothing to do;
+  (b) one-change re-runs: one value of the Django environment, one Redis setting (each round
+      flips the value, so each run has exactly one change to make);
+  (c) cold setup with the images present and no container or volume, to HTTP 200 on the web
+      port, beside compose `up -d` from nothing and the same pip install alone.
+
+Writes bench/results.md with the machine's facts and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+STACK, OFFSET = "bench", 23000
+WEB_PORT = 8000 + OFFSET
+SETUP = ["ansible-playbook", "setup.yml", "-e", f"devstack_name={STACK}", "-e", f"devstack_port_offset={OFFSET}",
+         "-e", f"devstack_credentials_dir={RESULTS / 'credentials'}"]
+COMPOSE_PROJECT, COMPOSE_OFFSET = "benchcompose", 24000
+
+COMPOSE_FILE = """\
+version: "2.4"
+# The same four containers as setup.yml makes (the project's images, the data container shared
+# with --volumes-from, named volumes), declared for docker-compose: the baseline.
+services:
+  my-data:
+    image: devstack/samba:4.17
+    volumes: [data:/data, ./smb.conf:/etc/samba/smb.conf:ro, ./users:/etc/samba/devstack-users:ro]
+    ports: ["127.0.0.1:{smb}:445"]
+  redis:
+    image: devstack/redis:7
+    command: [redis-server, --port, "6379", --appendonly, "yes"]
+    volumes: [redis:/data]
+    ports: ["127.0.0.1:{redis}:6379"]
+  postgres:
+    image: devstack/postgres:15
+    environment: {{POSTGRES_USER: django, POSTGRES_DB: django, POSTGRES_PASSWORD_FILE: /run/secrets/pw}}
+    volumes: [postgres:/var/lib/postgresql/data, ./pw:/run/secrets/pw:ro]
+    ports: ["127.0.0.1:{pg}:5432"]
+  web:
+    image: devstack/web:latest
+    volumes_from: [my-data]
+    ports: ["127.0.0.1:{web}:8000"]
+volumes: {{data: {{}}, redis: {{}}, postgres: {{}}}}
+"""
+
+
+def run(argv: list[str], cwd: Path = ROOT, check: bool = True) -> tuple[float, str]:
+    start = time.monotonic()
+    done = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+                          env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
+    took = time.monotonic() - start
+    if check and done.returncode != 0:
+        sys.exit(f"bench: {' '.join(argv)} failed (rc {done.returncode}):\n{done.stdout[-4000:]}")
+    return took, done.stdout
+
+
+def changed(output: str) -> int:
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", output.split("PLAY RECAP")[-1]))
+
+
+def wait_http(port: int, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit(f"bench: no HTTP 200 on 127.0.0.1:{port} within {timeout} s")
+
+
+def teardown() -> None:
+    run(["ansible-playbook", "playbooks/teardown.yml", "-e", f"devstack_name={STACK}",
+         "-e", "purge=true", "-e", f"purge_confirm={STACK}"], check=False)
+
+
+class Compose:
+    def __init__(self) -> None:
+        if not shutil.which("docker-compose"):
+            run(["apt-get", "install", "-y", "-q", "docker-compose"])
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-compose."))
+        o = COMPOSE_OFFSET
+        (self.dir / "docker-compose.yml").write_text(
+            COMPOSE_FILE.format(smb=445 + o, redis=7777 + o, pg=5432 + o, web=8000 + o))
+        (self.dir / "pw").write_text("bench-only-password\n")
+        os.chmod(self.dir / "pw", 0o644)
+        (self.dir / "smb.conf").write_text("[global]\n  server min protocol = SMB2\n[data]\n  path = /data\n")
+        (self.dir / "users").write_text("")
+
+    def up(self) -> float:
+        return run(["docker-compose", "-p", COMPOSE_PROJECT, "up", "-d"], cwd=self.dir)[0]
+
+    def down(self) -> None:
+        run(["docker-compose", "-p", COMPOSE_PROJECT, "down", "-v"], cwd=self.dir, check=False)
+
+    def pip_install(self) -> float:
+        """The sample's requirements into a new virtualenv in compose's web (pip cache of the
+        bench stack's work container copied in first): the pip install setup.yml also does."""
+        script = ("set -e; rm -rf /tmp/venv; python3 -m venv /tmp/venv; "
+                  "/tmp/venv/bin/pip install -q --disable-pip-version-check -r /tmp/requirements.txt")
+        req = ROOT / "roles/django_env/files/sample/requirements.txt"
+        run(["docker", "cp", str(req), f"{COMPOSE_PROJECT}_web_1:/tmp/requirements.txt"])
+        env = ["-e", "PIP_CERT=/etc/ssl/certs/ca-certificates.crt"]
+        return run(["docker", "exec", *env, f"{COMPOSE_PROJECT}_web_1", "sh", "-c", script])[0]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--skip-cold", action="store_true", help="leave out (c), the longest part")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    times: dict[str, list[float]] = {}
+    notes: list[str] = []
+
+    def note(name: str, seconds: float, extra: str = "") -> None:
+        times.setdefault(name, []).append(seconds)
+        print(f"{name:28s} {seconds:7.2f} s {extra}", flush=True)
+
+    compose = Compose()
+    try:
+        print("== setting up the bench stack and the compose baseline", flush=True)
+        run(SETUP)
+        compose.down()
+        compose.up()
+        for i in range(args.rounds):
+            took, out = run(SETUP)
+            note("a setup.yml re-run", took, f"changed={changed(out)}")
+            note("d compose up -d no-op", compose.up())
+        for i in range(args.rounds):
+            value = f"bench-{i}"
+            took, out = run([*SETUP, "-e", f'{{"django_env_extra_env": {{"BENCH_VALUE": "{value}"}}}}'])
+            note("b one Django env value", took, f"changed={changed(out)}")
+            took, out = run([*SETUP, "-e", f"django_env_extra_env={{}}", "-e", f"redis_maxmemory={64 + i}mb"])
+            note("b one Redis setting", took, f"changed={changed(out)}")
+        run(SETUP)
+        if not args.skip_cold:
+            for i in range(args.rounds):
+                teardown()
+                start = time.monotonic()
+                run(SETUP)
+                wait_http(WEB_PORT)
+                note("c cold setup.yml to 200", time.monotonic() - start)
+                compose.down()
+                note("d compose up -d cold", compose.up())
+                note("d pip install alone", compose.pip_install())
+    finally:
+        compose.down()
+        shutil.rmtree(compose.dir, ignore_errors=True)
+        teardown()
+
+    m = {name: median(values) for name, values in times.items()}
+    lines = ["# Benchmark results", "",
+             f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, "
+             f"{run(['docker', 'version', '--format', 'Docker {{.Server.Version}}'])[1].strip()}; "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; medians of {args.rounds} interleaved rounds.", "",
+             "| measure | median s | all runs s |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {m[name]:.2f} | {' '.join(f'{v:.1f}' for v in values)} |" for name, values in times.items()]
+    lines += ["", "| ratio | value | target |", "| --- | --- | --- |",
+              f"| idempotent re-run / compose no-op | {m['a setup.yml re-run'] / m['d compose up -d no-op']:.1f}× | ≤ 10× |",
+              f"| idempotent re-run | {m['a setup.yml re-run']:.1f} s | ≤ 5 s |",
+              f"| one-change re-run (worst) | {max(m['b one Django env value'], m['b one Redis setting']):.1f} s | ≤ 10 s |"]
+    if not args.skip_cold:
+        budget = m["d compose up -d cold"] + m["d pip install alone"] + 30
+        lines.append(f"| cold setup / (compose cold + pip + 30 s) | {m['c cold setup.yml to 200']:.1f} s / {budget:.1f} s | ≤ 1 |")
+    lines += notes
+    (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

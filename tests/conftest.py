@@ -101,8 +101,64 @@ def refused(client: docker.DockerClient, play: str, stack: str, extra: dict,
     return result
 
 
+# Minutes each Molecule scenario took in CI on this 2-core machine (3 workers, a fresh clone):
+# what the order below is planned from. A scenario not listed counts as 3.
+SCENARIO_MINUTES = {
+    "stack/multihost": 18, "stack/default": 7, "django_env/default": 5, "docker_host/default": 4,
+    "service/default": 4, "images/default": 3, "images/load": 3, "samba/default": 3,
+    "workspace/default": 2, "worker/default": 2, "postgres/default": 2, "redis/default": 2,
+    "mailpit/default": 2,
+}
+
+
+def worksteal_shares(count: int, workers: int) -> list[int]:
+    """How many tests `--dist worksteal` first gives each worker: even contiguous shares, in
+    order (xdist's WorkStealingScheduling.check_schedule)."""
+    shares, left = [], count
+    for i in range(workers):
+        shares.append(left // (workers - i))
+        left -= shares[-1]
+    return shares
+
+
+def plan_lanes(weights: list[float], shares: list[int]) -> list[list[int]]:
+    """Indexes of the long tests (given longest first) per worker: each goes to the worker with
+    the least planned time so far (longest processing time first), except that the worker of
+    the longest gets nothing else: a test queued right behind it could not be taken away by an
+    idle worker (worksteal leaves a worker its last two), so it would wait for the longest."""
+    lanes: list[list[int]] = [[] for _ in shares]
+    loads = [0.0] * len(shares)
+    alone = len(shares) > 1
+    for index, weight in enumerate(weights):
+        open_lanes = range(1, len(shares)) if alone and index > 0 else range(len(shares))
+        lane = min(open_lanes, key=lambda k: (loads[k], k))
+        lanes[lane].append(index)
+        loads[lane] += weight
+    return lanes
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The Molecule scenarios run first, in their own order (the longest first): with
-    `--dist worksteal` (bin/test) they are the head of the first worker's share, and the other
-    workers take from its tail once their quick tests are done."""
-    items.sort(key=lambda item: 0 if item.get_closest_marker("molecule") else 1)
+    """The Molecule scenarios run first, the longest first, spread over the workers.
+
+    `--dist worksteal` (bin/test) first gives each worker a contiguous share of the collection
+    and later lets an idle worker take from the tail of a busy one. So the order is planned per
+    share: each share starts with its scenarios (the longest ones on different workers, as
+    plan_lanes assigns them), then quick tests fill it. The scenario each share starts with is
+    never taken away; the quick tests behind it are. Every worker computes the same order."""
+    def minutes(item: pytest.Item) -> float:
+        callspec = getattr(item, "callspec", None)
+        return SCENARIO_MINUTES.get(callspec.id if callspec else "", 3)
+
+    scenarios = sorted((i for i in items if i.get_closest_marker("molecule")), key=minutes, reverse=True)
+    quick = [i for i in items if not i.get_closest_marker("molecule")]
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers <= 1:
+        items[:] = scenarios + quick
+        return
+    shares = worksteal_shares(len(items), workers)
+    ordered, rest = [], iter(quick)
+    for share, lane in zip(shares, plan_lanes([minutes(s) for s in scenarios], shares)):
+        ordered += [scenarios[i] for i in lane]
+        ordered += [t for _, t in zip(range(share - len(lane)), rest)]
+    ordered += list(rest)
+    items[:] = ordered

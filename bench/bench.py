@@ -19,6 +19,7 @@ Writes bench/results.md with the machine's facts and the ratios.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -154,11 +155,17 @@ def main() -> None:
             took, out = run(SETUP)
             note("a setup.yml re-run", took, f"changed={changed(out)}")
             note("d compose up -d no-op", compose.up())
+        def values(django: str, redis: str) -> list[str]:
+            return ["-e", json.dumps({"django_env_extra_env": {"BENCH_VALUE": django}, "redis_maxmemory": redis})]
+
+        django, redis = "start", "0"
+        run([*SETUP, *values(django, redis)])
         for i in range(args.rounds):
-            value = f"bench-{i}"
-            took, out = run([*SETUP, "-e", f'{{"django_env_extra_env": {{"BENCH_VALUE": "{value}"}}}}'])
+            django = f"bench-{i}"
+            took, out = run([*SETUP, *values(django, redis)])
             note("b one Django env value", took, f"changed={changed(out)}")
-            took, out = run([*SETUP, "-e", f"django_env_extra_env={{}}", "-e", f"redis_maxmemory={64 + i}mb"])
+            redis = f"{64 + i}mb"
+            took, out = run([*SETUP, *values(django, redis)])
             note("b one Redis setting", took, f"changed={changed(out)}")
         run(SETUP)
         if not args.skip_cold:

@@ -137,6 +137,8 @@ def plan_lanes(weights: list[float], shares: list[int]) -> list[list[int]]:
     return lanes
 
 
+# trylast: after -m and -k took their tests out (the shares are counted on what runs).
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The Molecule scenarios run first, the longest first, spread over the workers.
 

@@ -11,7 +11,9 @@ volumes too: they hold nothing but the bench's own data).
   (b) one-change re-runs: one value of the Django environment, one Redis setting (each round
       flips the value, so each run has exactly one change to make);
   (c) cold setup with the images present and no container or volume, to HTTP 200 on the web
-      port, beside compose `up -d` from nothing and the same pip install alone.
+      port, beside compose `up -d` from nothing and the same pip install alone;
+  (f) the bytes of every shipped image as `docker save | gzip` (what goes to Suzhou), and the
+      whole catalog's sum (`--images-only` measures this alone, without the stack).
 
 Writes bench/results.md with the machine's facts and the ratios.
 """
@@ -128,6 +130,39 @@ class Compose:
         return run(["docker", "exec", *env, f"{COMPOSE_PROJECT}_web_1", "sh", "-c", script])[0]
 
 
+SHIPPED = ["devstack/redis:7", "devstack/samba:4.17", "devstack/web:latest", "devstack/postgres:15",
+           "devstack/mailcatcher:1"]
+
+
+def image_bytes() -> dict[str, tuple[int, int]]:
+    """Per shipped image: (bytes of `docker save | gzip`, the engine's size in bytes)."""
+    sizes = {}
+    for ref in SHIPPED:
+        save = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE)
+        gz = subprocess.run(["gzip", "-c"], stdin=save.stdout, stdout=subprocess.PIPE, check=True)
+        save.stdout.close()
+        if save.wait() != 0:
+            sys.exit(f"bench: docker save {ref} failed (bin/setup or playbooks/images.yml builds it)")
+        engine = int(run(["docker", "image", "inspect", "--format", "{{.Size}}", ref])[1].strip())
+        sizes[ref] = (len(gz.stdout), engine)
+        print(f"f {ref:26s} {len(gz.stdout) / 1e6:8.1f} MB gzip {engine / 1e6:8.1f} MB in the engine", flush=True)
+    return sizes
+
+
+def image_lines(sizes: dict[str, tuple[int, int]]) -> list[str]:
+    lines = ["", "| image | docker save \\| gzip MB | engine MB |", "| --- | --- | --- |"]
+    lines += [f"| {ref} | {gz / 1e6:.1f} | {engine / 1e6:.1f} |" for ref, (gz, engine) in sizes.items()]
+    lines.append(f"| whole catalog | {sum(gz for gz, _ in sizes.values()) / 1e6:.1f} | "
+                 f"{sum(engine for _, engine in sizes.values()) / 1e6:.1f} |")
+    return lines
+
+
+def machine(rounds: int) -> str:
+    return (f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, "
+            f"{run(['docker', 'version', '--format', 'Docker {{.Server.Version}}'])[1].strip()}; "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; medians of {rounds} interleaved rounds.")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -136,8 +171,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-cold", action="store_true", help="leave out (c), the longest part")
+    parser.add_argument("--images-only", action="store_true", help="only (f), the images' bytes")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    sizes = image_bytes()
+    if args.images_only:
+        lines = ["# Benchmark results: image bytes only", "", machine(0), *image_lines(sizes)]
+        (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return
     times: dict[str, list[float]] = {}
     notes: list[str] = []
 
@@ -184,10 +226,7 @@ def main() -> None:
         teardown()
 
     m = {name: median(values) for name, values in times.items()}
-    lines = ["# Benchmark results", "",
-             f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, "
-             f"{run(['docker', 'version', '--format', 'Docker {{.Server.Version}}'])[1].strip()}; "
-             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; medians of {args.rounds} interleaved rounds.", "",
+    lines = ["# Benchmark results", "", machine(args.rounds), "",
              "| measure | median s | all runs s |", "| --- | --- | --- |"]
     lines += [f"| {name} | {m[name]:.2f} | {' '.join(f'{v:.1f}' for v in values)} |" for name, values in times.items()]
     lines += ["", "| ratio | value | target |", "| --- | --- | --- |",
@@ -197,7 +236,7 @@ def main() -> None:
     if not args.skip_cold:
         budget = m["d compose up -d cold"] + m["d pip install alone"] + 30
         lines.append(f"| cold setup / (compose cold + pip + 30 s) | {m['c cold setup.yml to 200']:.1f} s / {budget:.1f} s | ≤ 1 |")
-    lines += notes
+    lines += notes + image_lines(sizes)
     (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -229,7 +229,7 @@ def test_stacks_on_one_host_do_not_see_each_others_files(host, client):
 
 def test_generated_passwords_differ_between_hosts():
     hosts = sorted(p.name for p in (EPHEMERAL / "credentials").iterdir())
-    assert len(hosts) == 4, hosts  # three VMs and alice's stack
+    assert len(hosts) == 3, hosts  # two VMs and alice's stack
     for secret in SECRETS:
         paths = [EPHEMERAL / "credentials" / h / secret for h in hosts]
         assert all(p.stat().st_mode & 0o777 == 0o600 for p in paths), secret
@@ -251,7 +251,7 @@ def test_nothing_of_the_stacks_was_created_on_the_controllers_engine(engine):
     # The only containers on the test network are the scenario's machines and the tests' clients.
     attached = engine.networks.get(NETWORK).attrs["Containers"] or {}
     strangers = {engine.containers.get(cid).name for cid in attached} - {
-        "molecule-sz-1", "molecule-sz-2", "molecule-sz-3", "molecule-sz-images"} - {
+        "molecule-sz-1", "molecule-sz-2", "molecule-sz-images"} - {
         c.name for c in engine.containers.list(filters={"label": "org.devstack.test=molecule-multihost"})}
     assert not strangers
 
@@ -260,7 +260,7 @@ def test_nothing_of_the_stacks_was_created_on_the_controllers_engine(engine):
 
 @pytest.fixture(scope="module")
 def run_with_dead_host(tmp_path_factory) -> subprocess.CompletedProcess[str]:
-    """setup.yml again, whole, with a fourth host at an address where nothing answers.
+    """setup.yml again, whole, with one more host, at an address where nothing answers.
     DEVSTACK_SETUP_ARGS adds ansible-playbook arguments (e.g. --skip-tags django_env)."""
     dead = tmp_path_factory.mktemp("dead") / "dead.yml"
     dead.write_text(
@@ -290,7 +290,7 @@ def test_dead_host_is_named_unreachable_in_the_recap(run_with_dead_host):
 
 def test_live_hosts_converge_unchanged_beside_the_dead_one(run_with_dead_host):
     result = recap(run_with_dead_host.stdout)
-    for name in ("molecule-sz-1", "molecule-sz-2", "molecule-sz-2-alice", "molecule-sz-3"):
+    for name in ("molecule-sz-1", "molecule-sz-2", "molecule-sz-2-alice"):
         assert result[name] == {"changed": 0, "unreachable": 0, "failed": 0}, run_with_dead_host.stdout[-3000:]
 
 
@@ -302,6 +302,6 @@ def test_verify_playbook_passes_on_every_live_entry():
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )
     assert result.returncode == 0, result.stdout[-4000:]
-    for name in ("molecule-sz-1", "molecule-sz-2", "molecule-sz-2-alice", "molecule-sz-3"):
+    for name in ("molecule-sz-1", "molecule-sz-2", "molecule-sz-2-alice"):
         assert recap(result.stdout)[name]["failed"] == 0, result.stdout[-4000:]
-    assert result.stdout.count("containers running and") == 4, result.stdout[-4000:]
+    assert result.stdout.count("containers running and") == 3, result.stdout[-4000:]

@@ -13,7 +13,9 @@ volumes too: they hold nothing but the bench's own data).
   (c) cold setup with the images present and no container or volume, to HTTP 200 on the web
       port, beside compose `up -d` from nothing and the same pip install alone;
   (f) the bytes of every shipped image as `docker save | gzip` (what goes to Suzhou), and the
-      whole catalog's sum (`--images-only` measures this alone, without the stack).
+      whole catalog's sum (`--images-only` measures this alone, without the stack);
+  (e) setup.yml over SSH on 1, 4 and 8 remote hosts with engines of their own (bench/remote.py):
+      the idempotent re-run's T(N)/T(1). `--hosts 0` leaves it out.
 
 Writes bench/results.md with the machine's facts and the ratios.
 """
@@ -33,6 +35,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from remote import RemoteHosts
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -172,6 +176,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-cold", action="store_true", help="leave out (c), the longest part")
     parser.add_argument("--images-only", action="store_true", help="only (f), the images' bytes")
+    parser.add_argument("--hosts", type=int, default=8, help="(e) on 1, 4 and this many remote hosts; 0 leaves it out")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     sizes = image_bytes()
@@ -181,7 +186,6 @@ def main() -> None:
         print("\n".join(lines))
         return
     times: dict[str, list[float]] = {}
-    notes: list[str] = []
 
     def note(name: str, seconds: float, extra: str = "") -> None:
         times.setdefault(name, []).append(seconds)
@@ -224,21 +228,56 @@ def main() -> None:
         compose.down()
         shutil.rmtree(compose.dir, ignore_errors=True)
         teardown()
+    counts = sorted({n for n in (1, 4, args.hosts) if 0 < n <= args.hosts})
+    if counts:
+        hosts = RemoteHosts(args.hosts, RESULTS)
+        try:
+            print(f"== setting up {args.hosts} remote hosts (VMs with engines of their own, over SSH)", flush=True)
+            hosts.up()
+            hosts.converge(run, ["ansible-playbook", "setup.yml"])
+            for i in range(args.rounds):
+                for n in counts:
+                    took, out = hosts.rerun(run, ["ansible-playbook", "setup.yml"], n)
+                    note(f"e re-run on {n} hosts", took, f"changed={changed(out)}")
+        finally:
+            hosts.down()
 
+    report(args.rounds, times, sizes)
+    counts = sorted({n for n in (1, 4, args.hosts) if 0 < n <= args.hosts})
+    if counts:
+        hosts = RemoteHosts(args.hosts, RESULTS)
+        try:
+            print(f"== setting up {args.hosts} remote hosts (VMs with engines of their own, over SSH)", flush=True)
+            hosts.up()
+            hosts.converge(run, ["ansible-playbook", "setup.yml"])
+            for i in range(args.rounds):
+                for n in counts:
+                    took, out = hosts.rerun(run, ["ansible-playbook", "setup.yml"], n)
+                    note(f"e re-run on {n} hosts", took, f"changed={changed(out)}")
+        finally:
+            hosts.down()
+        report(args.rounds, times, sizes)
+
+
+def report(rounds: int, times: dict[str, list[float]], sizes: dict[str, tuple[int, int]]) -> None:
+    """bench/results.md from what has been measured so far (written after each part)."""
     m = {name: median(values) for name, values in times.items()}
-    lines = ["# Benchmark results", "", machine(args.rounds), "",
+    lines = ["# Benchmark results", "", machine(rounds), "",
              "| measure | median s | all runs s |", "| --- | --- | --- |"]
     lines += [f"| {name} | {m[name]:.2f} | {' '.join(f'{v:.1f}' for v in values)} |" for name, values in times.items()]
     lines += ["", "| ratio | value | target |", "| --- | --- | --- |",
               f"| idempotent re-run / compose no-op | {m['a setup.yml re-run'] / m['d compose up -d no-op']:.1f}× | ≤ 10× |",
               f"| idempotent re-run | {m['a setup.yml re-run']:.1f} s | ≤ 5 s |",
               f"| one-change re-run (worst) | {max(m['b one Django env value'], m['b one Redis setting']):.1f} s | ≤ 10 s |"]
-    if not args.skip_cold:
+    if "c cold setup.yml to 200" in m:
         budget = m["d compose up -d cold"] + m["d pip install alone"] + 30
         lines.append(f"| cold setup / (compose cold + pip + 30 s) | {m['c cold setup.yml to 200']:.1f} s / {budget:.1f} s | ≤ 1 |")
-    lines += notes + image_lines(sizes)
+    counts = sorted(int(name.split()[3]) for name in m if name.startswith("e re-run on "))
+    lines += [f"| T({n})/T(1), idempotent re-run over SSH | {m[f'e re-run on {n} hosts'] / m['e re-run on 1 hosts']:.2f} | "
+              f"{'≤ 1.5' if n == max(counts) else ''} |" for n in counts[1:]]
+    lines += image_lines(sizes)
     (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":

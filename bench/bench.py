@@ -228,20 +228,6 @@ def main() -> None:
         compose.down()
         shutil.rmtree(compose.dir, ignore_errors=True)
         teardown()
-    counts = sorted({n for n in (1, 4, args.hosts) if 0 < n <= args.hosts})
-    if counts:
-        hosts = RemoteHosts(args.hosts, RESULTS)
-        try:
-            print(f"== setting up {args.hosts} remote hosts (VMs with engines of their own, over SSH)", flush=True)
-            hosts.up()
-            hosts.converge(run, ["ansible-playbook", "setup.yml"])
-            for i in range(args.rounds):
-                for n in counts:
-                    took, out = hosts.rerun(run, ["ansible-playbook", "setup.yml"], n)
-                    note(f"e re-run on {n} hosts", took, f"changed={changed(out)}")
-        finally:
-            hosts.down()
-
     report(args.rounds, times, sizes)
     counts = sorted({n for n in (1, 4, args.hosts) if 0 < n <= args.hosts})
     if counts:

@@ -86,8 +86,8 @@ class RemoteHosts:
         for name in self.names:
             deadline = time.monotonic() + 120
             while sh(["ssh", "-i", str(self.key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                      "-o", "ConnectTimeout=5", f"docker@{self.address(name)}", "systemctl is-system-running --wait"],
-                     check=False).stdout.strip() not in ("running", "degraded"):
+                      "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", f"docker@{self.address(name)}",
+                      "systemctl is-system-running --wait"], check=False).stdout.strip() not in ("running", "degraded"):
                 if time.monotonic() > deadline:
                     sys.exit(f"bench: {name} did not boot within 120 s")
                 time.sleep(2)

@@ -138,7 +138,7 @@ class Compose:
             run(["docker", "cp", str(cert), f"{web}:/usr/local/share/ca-certificates/{cert.name}"])
         run(["docker", "exec", "-u", "root", web, "update-ca-certificates"])
         env = ["-e", "PIP_CERT=/etc/ssl/certs/ca-certificates.crt"]
-        return run(["docker", "exec", *env, f"{COMPOSE_PROJECT}_web_1", "sh", "-c", script])[0]
+        return run(["docker", "exec", *env, web, "sh", "-c", script])[0]
 
 
 SHIPPED = ["devstack/redis:7", "devstack/samba:4.17", "devstack/web:latest", "devstack/postgres:15",

@@ -138,6 +138,8 @@ HOST_INFO = {
         {"Id": "sha256:s4", "RepoTags": ["devstack/samba:4.17"]},
         {"Id": "sha256:w", "RepoTags": ["devstack/web:latest", "devstack/web:1"]},
     ],
+    "networks": [{"Name": "devstack", "Id": "n1"}, {"Name": "bridge", "Id": "n0"}],
+    "volumes": [{"Name": "devstack_data", "Driver": "local"}],
 }
 
 
@@ -230,3 +232,42 @@ def test_containers_of_a_stack_and_role_are_found_by_their_labels():
     assert plumbing.service_containers(listing, "s", "worker") == ["s-worker-a", "s-worker-b"]
     assert plumbing.service_containers(listing, "s") == ["s-redis", "s-worker-a", "s-worker-b"]
     assert plumbing.service_containers(listing, "u", "worker") == []
+
+
+@pytest.mark.parametrize(
+    ("healthcheck", "argv"),
+    [
+        ({"test": ["CMD", "redis-cli", "ping"], "timeout": "5s"}, ["timeout", "5", "redis-cli", "ping"]),
+        ({"test": ["CMD-SHELL", "pg_isready -q"], "timeout": "1m30s"}, ["timeout", "90", "/bin/sh", "-c", "pg_isready -q"]),
+        ({"test": ["CMD", "true"], "timeout": "500ms"}, ["timeout", "1", "true"]),
+        ({"test": ["CMD", "true"]}, ["timeout", "30", "true"]),
+        ({"test": ["NONE"]}, []),
+        ({}, []),
+    ],
+)
+def test_a_health_check_becomes_the_argv_that_runs_it_once(healthcheck, argv):
+    assert plumbing.service_probe_argv(healthcheck) == argv
+
+
+@pytest.mark.parametrize(
+    ("healthcheck", "words"),
+    [
+        ({"test": ["redis-cli", "ping"]}, "must start with CMD"),
+        ({"test": ["CMD"]}, "names no command"),
+        ({"test": ["CMD", "true"], "timeout": "5 seconds"}, "not a duration"),
+        ({"test": ["CMD", "true"], "timeout": "5"}, "not a duration"),
+    ],
+)
+def test_a_health_check_that_cannot_be_run_is_refused_naming_the_variable(healthcheck, words):
+    with pytest.raises(ValueError, match="service_healthcheck") as error:
+        plumbing.service_probe_argv(healthcheck)
+    assert words in str(error.value)
+
+
+def test_networks_and_volumes_are_listed_by_name_and_remembered_when_made():
+    listing = plumbing.service_listing(HOST_INFO)
+    assert listing["networks"] == ["bridge", "devstack"] and listing["volumes"] == ["devstack_data"]
+    now = plumbing.service_remember(listing, "devstack-redis", None, networks=["other"], volumes=["devstack_redis"])
+    assert now["networks"] == ["bridge", "devstack", "other"]
+    assert now["volumes"] == ["devstack_data", "devstack_redis"]
+    assert listing["volumes"] == ["devstack_data"]

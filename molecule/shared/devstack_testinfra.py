@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -39,6 +40,17 @@ def inspect(host, name: str) -> dict[str, Any]:
     info = host.ansible("community.docker.docker_container_info", f"name={name}", check=False)
     assert info.get("exists"), f"container {name} does not exist: {info}"
     return info["container"]
+
+
+def health(host, name: str, timeout: float = 20) -> str:
+    """The container's Docker health status, once Docker's own check has run: a run waits
+    for the check's command to pass (roles/service/tasks/ready.yml), and Docker says
+    `healthy` at its next check, within one interval (5 s)."""
+    deadline = time.monotonic() + timeout
+    while (status := inspect(host, name)["State"].get("Health", {}).get("Status", "")) == "starting" \
+            and time.monotonic() < deadline:
+        time.sleep(1)
+    return status
 
 
 def published(host, name: str) -> dict[str, list[str]]:

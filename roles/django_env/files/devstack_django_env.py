@@ -409,8 +409,10 @@ def server(run: Run, user: str) -> None:
     if run.check:
         return
     if run.restart:
-        # devstack-web (the container's command) starts it again within seconds. The pattern
-        # is written so that it does not match this program's own command line (python3 -c).
+        # The runserver script (templates/runserver.j2) starts it again at once when it finds
+        # restart-now. The pattern is written so that it does not match this program's own
+        # command line (python3 -c).
+        write_file(Path(cfg["state_dir"]) / "restart-now", b"", 0o644, False)
         done = sh(["pkill", "--euid", user, "--full", "manage[.]py runserver"])
         if done.returncode == 0:
             run.change("development server restarted")
@@ -429,7 +431,7 @@ def server(run: Run, user: str) -> None:
                 raise Failure(f"django_env_runserver_timeout: the development server did not answer on {url} "
                               f"within {cfg['runserver_timeout']} s ({error}); see `docker logs` of the work "
                               "container") from None
-            time.sleep(1)
+            time.sleep(0.25)
 
 
 def user_phase(run: Run, user: pwd.struct_passwd) -> None:

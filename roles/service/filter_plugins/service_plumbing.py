@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import math
 import re
 
 # Docker's own rule for container, volume and network names.
@@ -201,7 +202,8 @@ def _image_ref(name):
 
 def service_listing(host_info):
     """docker_host_info's verbose containers and images as {containers: {name: {id, state,
-    health, image_id, labels}}, images: {repo:tag: id}}: what service_plan compares with."""
+    health, image_id, labels}}, images: {repo:tag: id}, networks: [name], volumes: [name]}:
+    what service_plan compares with, and the networks and volumes that need no call."""
     containers = {}
     for item in (host_info or {}).get("containers") or []:
         match = _HEALTH.search(item.get("Status") or "")
@@ -218,7 +220,9 @@ def service_listing(host_info):
     for item in (host_info or {}).get("images") or []:
         for tag in item.get("RepoTags") or []:
             images[tag] = item.get("Id", "")
-    return {"containers": containers, "images": images}
+    networks = sorted(item.get("Name", "") for item in (host_info or {}).get("networks") or [])
+    volumes = sorted(item.get("Name", "") for item in (host_info or {}).get("volumes") or [])
+    return {"containers": containers, "images": images, "networks": networks, "volumes": volumes}
 
 
 def service_plan(listing, container, state, image="", config_hash="", healthcheck=False):
@@ -243,11 +247,47 @@ def service_plan(listing, container, state, image="", config_hash="", healthchec
     return {"current": True, "reason": ""}
 
 
-def service_remember(listing, container, inspected=None):
+_DURATION = re.compile(r"([0-9]+(?:[.][0-9]+)?)(h|ms|m|s|us|ns)")
+_UNIT = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def _seconds(duration, default):
+    """Seconds of a Docker duration ("5s", "1m30s", "500ms"), rounded up; default when unset."""
+    text = str(duration or "").strip()
+    if not text:
+        return default
+    parts = _DURATION.findall(text)
+    if "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(f"service_healthcheck: {text!r} is not a duration such as 5s or 1m30s")
+    return max(1, math.ceil(sum(float(number) * _UNIT[unit] for number, unit in parts)))
+
+
+def service_probe_argv(healthcheck):
+    """The argv that runs a health check's test once in its container, as Docker runs it
+    (CMD: the words; CMD-SHELL: /bin/sh -c), under `timeout` with the check's own timeout
+    (Docker's default 30 s), so a hung check cannot hang the run. [] when there is no test."""
+    test = list((healthcheck or {}).get("test") or [])
+    if not test or test[0] == "NONE":
+        return []
+    if test[0] == "CMD":
+        argv = [str(word) for word in test[1:]]
+    elif test[0] == "CMD-SHELL":
+        argv = ["/bin/sh", "-c", " ".join(str(word) for word in test[1:])]
+    else:   # a bare string list is CMD-SHELL to Docker's CLI; the API wants the prefix
+        raise ValueError(f"service_healthcheck: test must start with CMD, CMD-SHELL or NONE, not {test[0]!r}")
+    if not argv or not argv[0]:
+        raise ValueError("service_healthcheck: test names no command")
+    return ["timeout", str(_seconds(healthcheck.get("timeout"), 30)), *argv]
+
+
+def service_remember(listing, container, inspected=None, networks=(), volumes=()):
     """The listing with one container as it is now: its entry made from docker_container's
-    result (`docker inspect` of it), or dropped when there is none (removed, or check mode).
-    So a later declaration, or another role, in the same run reads it as it is."""
+    result (`docker inspect` of it), or dropped when there is none (removed, or check mode),
+    and with the networks and volumes just made. So a later declaration, or another role, in
+    the same run reads it as it is."""
     listing = dict(listing or {})
+    for key, made in (("networks", networks), ("volumes", volumes)):
+        listing[key] = sorted(set(listing.get(key) or []) | set(made or []))
     containers = {k: v for k, v in (listing.get("containers") or {}).items() if k != container}
     if inspected and inspected.get("Id"):
         state = inspected.get("State") or {}
@@ -284,5 +324,6 @@ class FilterModule:
             "service_listing": service_listing,
             "service_plan": service_plan,
             "service_remember": service_remember,
+            "service_probe_argv": service_probe_argv,
             "service_containers": service_containers,
         }

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from devstack_testinfra import health
 from devstack_testinfra import inspect as inspect_container
 from devstack_testinfra import scenario_var
 
@@ -49,8 +50,8 @@ def test_published_on_loopback_only(host):
 
 
 def test_container_is_healthy_by_pg_isready_and_restarts_by_itself(host):
+    assert health(host, CONTAINER) == "healthy"
     config = inspect(host)
-    assert config["State"]["Health"]["Status"] == "healthy"
     assert "pg_isready" in config["Config"]["Healthcheck"]["Test"]
     assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     assert config["Config"]["Labels"]["org.devstack.stack"] == "molecule-postgres"

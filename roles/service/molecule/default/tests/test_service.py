@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from devstack_testinfra import inspect, published, scenario_var
+from devstack_testinfra import health, inspect, published, scenario_var
 
 STACK = scenario_var("devstack_name")
 PORT = scenario_var("service_test_port")
@@ -17,8 +17,8 @@ CONTAINER = f"{STACK}-svc"
 
 
 def test_the_declared_container_is_healthy_labelled_and_published_on_its_address_only(host):
+    assert health(host, CONTAINER) == "healthy"
     config = inspect(host, CONTAINER)
-    assert config["State"]["Health"]["Status"] == "healthy"
     labels = config["Config"]["Labels"]
     assert (labels["org.devstack.project"], labels["org.devstack.stack"], labels["org.devstack.role"]) == \
         ("devstack", STACK, "service-test")

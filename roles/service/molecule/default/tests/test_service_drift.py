@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import docker
 import pytest
@@ -25,8 +26,13 @@ def engine():
     client.close()
 
 
-def healthy(container) -> bool:
+def healthy(container, timeout: float = 20) -> bool:
+    """Running and healthy by Docker's own check, which follows the run's within an interval."""
+    deadline = time.monotonic() + timeout
     container.reload()
+    while container.attrs["State"]["Health"]["Status"] == "starting" and time.monotonic() < deadline:
+        time.sleep(1)
+        container.reload()
     return container.status == "running" and container.attrs["State"]["Health"]["Status"] == "healthy"
 
 

@@ -12,6 +12,7 @@ SPEC.loader.exec_module(images_load)
 
 A = "a" * 64
 B = "b" * 64
+C = "c" * 64
 RSYNC = """
 Number of files: 1 (reg: 1)
 Number of created files: 0
@@ -41,6 +42,13 @@ def test_present_labels_by_tag_for_one_call_over_every_image():
               {"RepoTags": ["devstack/base:bookworm"], "Config": {"Labels": None}},
               {"RepoTags": None, "Config": {}}]
     assert images_load.images_present_labels(images) == {"devstack/web:latest": "abc", "devstack/base:bookworm": ""}
+
+
+def test_present_labels_read_docker_host_info_listing_too():
+    listed = [{"Id": "sha256:" + A, "RepoTags": ["devstack/web:latest"], "Labels": {"org.devstack.inputs-hash": "abc"}},
+              {"Id": "sha256:" + B, "RepoTags": ["devstack/base:bookworm", "b:1"], "Labels": None},
+              {"Id": "sha256:" + C, "RepoTags": [], "Labels": {"org.devstack.inputs-hash": "dangling"}}]
+    assert images_load.images_present_labels(listed) == {"devstack/web:latest": "abc", "devstack/base:bookworm": "", "b:1": ""}
 
 
 def test_load_plan_reads_both_manifests_and_keeps_pins():

@@ -29,9 +29,10 @@ def images_present_ids(images: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def images_present_labels(images: list[dict[str, Any]], label: str = "org.devstack.inputs-hash") -> dict[str, str]:
-    """docker_image_info's images as {name:tag: value of `label`} ('' when unlabelled): what a
-    build compares its inputs hash with, for every image in one call."""
-    return {tag: ((image.get("Config") or {}).get("Labels") or {}).get(label, "")
+    """Images as {name:tag: value of `label`} ('' when unlabelled): what a build compares its
+    inputs hash with, for every image in one call. Takes docker_image_info's images (labels
+    under Config) and docker_host_info's verbose listing (labels at the top)."""
+    return {tag: ((image.get("Config") or {}).get("Labels") or image.get("Labels") or {}).get(label, "")
             for image in images for tag in image.get("RepoTags") or []}
 
 

@@ -88,3 +88,17 @@ def test_engine_not_installed_by_the_role_is_left_alone(side_effect):
 def test_mode_manage_adopts_the_engine(side_effect, host):
     assert side_effect["adopted"]["pid"] != side_effect["not_ours"]["pid"]
     assert host.file("/etc/devstack/docker_host.managed").exists
+
+
+def test_an_unchanged_run_probes_once_and_finds_nothing_to_change(side_effect):
+    assert side_effect["fast"] == []
+
+
+def test_drift_by_hand_is_named_and_repaired_by_the_next_run(side_effect, host):
+    drift = " | ".join(side_effect["drifted"])
+    assert "user docker is not in the docker group" in drift
+    assert "/srv/devstack is 700 root docker" in drift
+    assert "docker is inactive" in drift
+    assert "docker" in host.user("docker").groups
+    assert host.file("/srv/devstack").mode == 0o2775
+    assert host.service("docker").is_running

@@ -86,3 +86,14 @@ def test_publish_refs_default_to_the_build_entries():
     selected = [{"name": "devstack/redis", "tag": 7, "source": "build"}, {"name": "x/y", "tag": "1", "source": "load"}]
     assert images_load.images_publish_refs([], selected) == [{"ref": "devstack/redis:7", "file": "devstack_redis_7.tar"}]
     assert images_load.images_publish_refs(["a/b:2"], selected) == [{"ref": "a/b:2", "file": "a_b_2.tar"}]
+
+
+def test_only_missing_or_differently_pinned_images_are_pulled():
+    listed = [{"Id": "sha256:" + A, "RepoTags": ["devstack/redis:7"]}, {"Id": "sha256:" + B, "RepoTags": ["devstack/web:1"]}]
+    entries = [{"name": "devstack/redis", "tag": "7", "image_id": "sha256:" + A},   # present as pinned
+               {"name": "devstack/web", "tag": 1},                                  # present, no pin
+               {"name": "devstack/web", "tag": 2},                                  # missing
+               {"name": "devstack/samba", "tag": "4", "image_id": "sha256:" + C}]   # missing, pinned
+    moved = [{"name": "devstack/redis", "tag": "7", "image_id": "sha256:" + B}]     # present, another ID
+    assert images_load.images_to_pull(entries, listed) == entries[2:]
+    assert images_load.images_to_pull(moved, listed) == moved

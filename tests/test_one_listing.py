@@ -31,7 +31,7 @@ def converge(credentials: Path, build_round: str) -> Run:
     extra = {
         "devstack_name": STACK, "devstack_port_offset": OFFSET, "devstack_credentials_dir": str(credentials),
         "redis_image": TAG,
-        "images_catalog_extra": [{"name": "devstack/redis", "tag": "pytest-listing", "context": "redis",
+        "images_catalog_extra": [{"name": "devstack/redis", "tag": "pytest-listing", "source": "build", "context": "redis",
                                   "args": {"PYTEST_LISTING_ROUND": build_round}}],
     }
     return playbook("setup.yml", "--tags", "docker_host,images,redis", "-e", json.dumps(extra), timeout=1200)

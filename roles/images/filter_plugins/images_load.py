@@ -28,6 +28,18 @@ def images_present_ids(images: list[dict[str, Any]]) -> dict[str, str]:
     return {tag: image["Id"] for image in images for tag in image.get("RepoTags") or []}
 
 
+def images_to_pull(entries: list[dict[str, Any]], images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The catalog entries of source `pull` that need a call: missing, or present with another
+    ID than their pin (image_id). One present as pinned, or present and not pinned, needs none."""
+    present = images_present_ids(images)
+    todo = []
+    for entry in entries:
+        have = present.get(f"{entry['name']}:{entry['tag']}", "")
+        if not have or ("image_id" in entry and have != entry["image_id"]):
+            todo.append(entry)
+    return todo
+
+
 def images_present_labels(images: list[dict[str, Any]], label: str = "org.devstack.inputs-hash") -> dict[str, str]:
     """Images as {name:tag: value of `label`} ('' when unlabelled): what a build compares its
     inputs hash with, for every image in one call. Takes docker_image_info's images (labels
@@ -98,6 +110,7 @@ class FilterModule:
             "images_tarball_name": images_tarball_name,
             "images_present_ids": images_present_ids,
             "images_present_labels": images_present_labels,
+            "images_to_pull": images_to_pull,
             "images_load_plan": images_load_plan,
             "images_rsync_stats": images_rsync_stats,
             "images_transfer_report": images_transfer_report,

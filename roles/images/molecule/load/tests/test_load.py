@@ -52,7 +52,7 @@ def test_rerun_with_the_image_present_transfers_nothing(side_effect):
 
 
 def test_pull_of_a_present_image_does_not_pull(side_effect):
-    assert side_effect["pull_present"] == {"changed": False, "actions": []}
+    assert side_effect["pull_present"] == {"changed": False, "calls": 0}
 
 
 def test_reload_from_a_complete_local_copy_moves_no_file_data(side_effect):

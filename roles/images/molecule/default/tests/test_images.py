@@ -1,6 +1,8 @@
 """The build source: an image built FROM the project's base, labelled with its inputs hash,
 rebuilt when an input changed (side_effect changed a build argument)."""
 
+import json
+
 import pytest
 
 PROBE = "molecule-images/probe:1"
@@ -41,3 +43,22 @@ def test_probe_image_is_built_on_the_project_base(host):
     probe = image_info(host, PROBE)
     base = image_info(host, "devstack/base:bookworm")
     assert base["RootFS"]["Layers"][0] == probe["RootFS"]["Layers"][0]
+
+
+def test_base_image_is_slim_no_downloaded_packages_docs_or_apt_caches(host):
+    # What keeps the catalog's bytes down (issue 11): dpkg leaves out documentation, manual pages
+    # and translations (copyright files stay), apt keeps no .deb and no package cache in a layer.
+    count = ('echo debs=$(find / -xdev -name "*.deb" | wc -l) '
+             'bins=$(find /var/cache/apt -name "*.bin" | wc -l) '
+             'lists=$(find /var/lib/apt/lists -type f ! -name lock | wc -l) '
+             'man=$(find /usr/share/man -type f 2>/dev/null | wc -l) '
+             'changelogs=$(find /usr/share/doc -name "changelog*" | wc -l) '
+             'copyrights=$(find /usr/share/doc -name copyright | wc -l) '
+             'slim=$(cat /etc/dpkg/dpkg.cfg.d/devstack-slim /etc/apt/apt.conf.d/devstack-clean | wc -l)')
+    result = host.ansible("community.docker.docker_container", json.dumps({
+        "name": "molecule-images-slim", "image": "devstack/base:bookworm", "command": ["sh", "-c", count],
+        "detach": False, "cleanup": True, "output_logs": True}), check=False)
+    found = dict(pair.split("=") for pair in result["container"]["Output"].split())
+    assert {k: found[k] for k in ("debs", "bins", "lists", "man", "changelogs")} == \
+        {"debs": "0", "bins": "0", "lists": "0", "man": "0", "changelogs": "0"}, found
+    assert int(found["copyrights"]) > 20 and int(found["slim"]) > 0, found

@@ -62,3 +62,19 @@ def test_base_image_is_slim_no_downloaded_packages_docs_or_apt_caches(host):
     assert {k: found[k] for k in ("debs", "bins", "lists", "man", "changelogs")} == \
         {"debs": "0", "bins": "0", "lists": "0", "man": "0", "changelogs": "0"}, found
     assert int(found["copyrights"]) > 20 and int(found["slim"]) > 0, found
+
+
+def test_base_image_has_debian_security_updates_and_nothing_left_to_upgrade(host):
+    # Issue 12: the base carries <suite>-updates and <suite>-security, and was upgraded from them
+    # when it was made; every build image installs from the same list. Right after the build,
+    # Debian has nothing newer for it.
+    script = ('cat /etc/apt/sources.list; apt-get update -qq >/dev/null 2>&1 || echo UPDATE-FAILED; '
+              'echo UPGRADABLE $(apt list --upgradable 2>/dev/null | grep -c /)')
+    result = host.ansible("community.docker.docker_container", json.dumps({
+        "name": "molecule-images-updates", "image": "devstack/base:bookworm", "command": ["sh", "-c", script],
+        "detach": False, "cleanup": True, "output_logs": True}), check=False)
+    output = result["container"]["Output"]
+    suites = [line.split()[2] for line in output.splitlines() if line.startswith("deb ")]
+    assert suites == ["bookworm", "bookworm-updates", "bookworm-security"], output
+    assert "UPDATE-FAILED" not in output, output
+    assert "UPGRADABLE 0" in output, output

@@ -76,3 +76,22 @@ def test_a_skipped_share_probe_is_not_a_problem_and_a_bad_health_answer_is():
         [], [], {"skipped": True}, {"json": {"status": "error", "database": "error: refused"}}, "w")
     assert problems == ["Django /health/ is not ok ({'status': 'error', 'database': 'error: refused'}): "
                         "ansible-playbook setup.yml --tags django_env; server output: docker logs w"]
+
+
+def test_images_older_than_the_limit_are_problems_oldest_first_with_the_refresh():
+    now = 1_800_000_000.0  # 2027-01-15 08:00 UTC
+    day = 86400
+    images = [
+        {"Id": "sha256:a", "RepoTags": ["devstack/redis:7"], "Created": "2026-12-01T08:00:00.5Z"},   # 45 days
+        {"Id": "sha256:b", "RepoTags": [], "Created": "2026-11-01T08:00:00Z"},                       # 75 days
+        {"Id": "sha256:c", "RepoTags": ["devstack/web:latest"], "Created": "2027-01-10T08:00:00Z"},  # 5 days
+    ]
+    old = load("devstack_problems").devstack_old_images
+    problems = old(images, 30, now=now)
+    assert [p.split(" was built ")[0] for p in problems] == ["sha256:b", "devstack/redis:7"]
+    assert "75 days ago" in problems[0] and "images_refresh=" in problems[0]
+    assert "devstack_image_max_age_days=30" in problems[1]
+    assert old(images, 75, now=now) == []
+    assert len(old(images, 0, now=now)) == 3  # 0: any image built before now
+    assert len(old(images, 44, now=now)) == 2 and len(old(images, 45, now=now)) == 1  # exactly 45 days is not more
+    assert old(images, 45, now=now + day)[1].startswith("devstack/redis:7 was built 45 days ago")  # 46 days less half a second

@@ -6,6 +6,8 @@ port probes, the share write, Django's /health/). Unit tests: tests/test_filters
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 
@@ -51,6 +53,20 @@ def devstack_problems(containers: list[dict[str, Any]], ports: list[dict[str, An
     return problems
 
 
+def devstack_old_images(images: list[dict[str, Any]], max_age_days: int, now: float | None = None) -> list[str]:
+    """Images (docker_image_info's `images`) built more than max_age_days ago: Debian has
+    published security fixes since, which only a rebuild brings in. Oldest first."""
+    now = time.time() if now is None else now
+    aged = []
+    for image in images:
+        created = datetime.fromisoformat(image["Created"][:26].rstrip("Z") + "+00:00").timestamp()
+        if now - created > int(max_age_days) * 86400:
+            aged.append((int((now - created) // 86400), (image.get("RepoTags") or [image["Id"]])[0]))
+    return [f"{name} was built {days} days ago (more than devstack_image_max_age_days={max_age_days}) and has no "
+            "security fixes since: ansible-playbook playbooks/images.yml -e images_refresh=$(date +%F), then "
+            "ansible-playbook setup.yml" for days, name in sorted(aged, reverse=True)]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"devstack_problems": devstack_problems}
+        return {"devstack_problems": devstack_problems, "devstack_old_images": devstack_old_images}

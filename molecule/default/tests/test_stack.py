@@ -148,6 +148,19 @@ def test_verify_playbook_passes_on_the_stack():
     assert "containers running and" in result.stdout
 
 
+def test_verify_names_images_older_than_the_limit_with_the_refresh():
+    # Issue 12: an image has only the security fixes Debian had when it was built. With the limit
+    # at 0 days every image of the stack is older than it, and each is named with the refresh.
+    result = verify("-e", "devstack_image_max_age_days=0")
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    for image in ("devstack/samba:4.17", "devstack/redis:7", "devstack/postgres:15", "devstack/web:latest"):
+        assert f"{image} was built 0 days ago (more than devstack_image_max_age_days=0)" in said, said[-3000:]
+    assert "ansible-playbook playbooks/images.yml -e images_refresh=$(date +%F)" in said
+    refused = verify("-e", "devstack_image_max_age_days=-1")
+    assert refused.returncode != 0 and "devstack_image_max_age_days must be a whole number" in refused.stdout
+
+
 @pytest.fixture()
 def redis_stopped(host):
     host.ansible("community.docker.docker_container", f"name={REDIS} state=stopped", check=False)

@@ -14,6 +14,7 @@ SAMBA_CASES = [
     ({"samba_bind_address": "localhost"}, "samba_bind_address"),
     ({"samba_min_protocol": "NT1"}, "samba_min_protocol"),
     ({"samba_guest_ok": "perhaps"}, "samba_guest_ok"),
+    ({"samba_guest_ok": True, "samba_bind_address": "192.0.2.10"}, "samba_guest_ok"),
     ({"samba_users": [{"name": "Bad Name"}]}, "samba_users"),
     ({"samba_users": [{"name": "dev"}, {"name": "dev"}]}, "samba_users"),
     ({"samba_users": [{"name": "dev", "password": "short"}]}, "samba_users"),

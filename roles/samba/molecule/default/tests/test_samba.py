@@ -91,6 +91,18 @@ def test_smb2_02_is_refused_smb2_10_accepted(host, dev_password):
                options="--option='client max protocol=SMB2_10'").rc == 0
 
 
+def test_sessions_are_signed_and_encryption_is_offered(host, dev_password):
+    # Issue 12: the configuration smbd loaded requires signing and offers encryption, and a client
+    # that insists on encryption (-e: it fails where the server offers none) writes and reads.
+    loaded = exec_in(host, "testparm -s --parameter-name='server signing' 2>/dev/null; "
+                           "testparm -s --parameter-name='server smb encrypt' 2>/dev/null")
+    assert loaded.split() == ["mandatory", "desired"], loaded
+    encrypted = smb(host, "put /tmp/hello.txt encrypted.txt; get encrypted.txt /tmp/encrypted-back.txt",
+                    user="dev", password=dev_password, options="-m SMB3 -e")
+    assert encrypted.rc == 0, encrypted.stderr
+    assert host.file("/tmp/encrypted-back.txt").content_string == "hello over smb\n"
+
+
 def test_netbios_session_port_serves_the_share(host, dev_password):
     assert smb(host, "ls", user="dev", password=dev_password, port=NETBIOS_PORT).rc == 0
 

@@ -61,7 +61,9 @@ class Stack:
         self.client = client
         self.work = work
         self.credentials = work / "credentials"
-        self.backups = work / "backups"
+        # backup.yml's own default for this stack: a folder under /tmp is refused (issue 12: the
+        # playbook makes its folder root-only, so it must be one the project may own).
+        self.backups = Path(f"/var/backups/devstack/{STACK}")
         self.vars = {"devstack_name": STACK, "samba_port": SAMBA_PORT, "workspace_port": WEB_PORT,
                      "devstack_credentials_dir": str(self.credentials), "backup_dir": str(self.backups)}
 
@@ -132,6 +134,7 @@ def remove_everything(client: docker.DockerClient) -> None:
     # The role's own folder, if any (the samba and workspace roles write none; teardown
     # with purge removes it too).
     os.system(f"rm -rf /etc/devstack/{STACK}")
+    os.system(f"rm -rf /var/backups/devstack/{STACK}")
 
 
 def make_files(root: Path, count: int = 1000) -> Hashes:

@@ -31,9 +31,12 @@ def fingerprint() -> str:
         ({"docker_host_engine_mode": "sometimes"}, "docker_host_engine_mode"),
         ({"docker_host_engine_source": "snap"}, "docker_host_engine_source"),
         ({"docker_host_data_dir": "srv/devstack"}, "docker_host_data_dir"),
+        ({"docker_host_data_dir": "/home"}, "docker_host_data_dir"),
+        ({"docker_host_data_dir": "/etc"}, "docker_host_data_dir"),
     ],
     ids=["ftp-mirror", "mirror-without-scheme", "mirror-with-path", "mirrors-as-string", "log-size",
-         "log-files", "user-name", "engine-mode", "engine-source", "relative-data-dir"],
+         "log-files", "user-name", "engine-mode", "engine-source", "relative-data-dir", "home-as-data-dir",
+         "etc-as-data-dir"],
 )
 def test_docker_host_rejects_bad_input_before_changing_anything(extra, named):
     before = fingerprint()

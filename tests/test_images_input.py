@@ -25,9 +25,13 @@ SERVER = {"images_server_host": "images.example.test"}
         ({"images_catalog": [LOAD]}, "images_server_host"),
         ({"images_catalog": [LOAD], **SERVER, "images_server_port": 70000}, "images_server_port"),
         ({"images_catalog": [LOAD], **SERVER, "images_server_path": "relative/dir"}, "images_server_path"),
+        ({"images_catalog": [], "images_work_dir": "/var"}, "images_work_dir"),
+        ({"images_catalog": [], "images_base_security_mirror": "ftp://security"}, "images_base_security_mirror"),
+        ({"images_catalog": [], "images_refresh": "next week"}, "images_refresh"),
     ],
     ids=["unknown-source", "short-sha256", "non-hex-sha256", "image-id-without-prefix", "pull-bad-image-id",
-         "file-with-path", "no-server", "server-port", "server-path"],
+         "file-with-path", "no-server", "server-port", "server-path", "work-dir-var", "security-mirror-ftp",
+         "refresh-with-space"],
 )
 def test_images_rejects_bad_pull_and_load_input(docker_client, extra, named):
     result = playbook("playbooks/images.yml", "-e", json.dumps(extra))

@@ -17,7 +17,7 @@ SAMBA_CASES = [
     ({"samba_guest_ok": True, "samba_bind_address": "192.0.2.10"}, "samba_guest_ok"),
     ({"samba_users": [{"name": "Bad Name"}]}, "samba_users"),
     ({"samba_users": [{"name": "dev"}, {"name": "dev"}]}, "samba_users"),
-    ({"samba_users": [{"name": "dev", "password": "short"}]}, "samba_users"),
+    ({"samba_users": [{"name": "dev", "password": "short"}]}, "samba_users"),  # pragma: allowlist secret
     ({"samba_users": []}, "samba_users"),
     ({"samba_uid": 0}, "samba_uid"),
     ({"samba_share_name": "my share"}, "samba_share_name"),
@@ -30,6 +30,7 @@ WORKSPACE_CASES = [
     ({"workspace_data_mode": "nfs"}, "workspace_data_mode"),
     ({"workspace_data_mode": "bind"}, "workspace_data_path"),
     ({"workspace_data_mode": "bind", "workspace_data_path": "relative/folder"}, "workspace_data_path"),
+    ({"workspace_data_mode": "bind", "workspace_data_path": "/home/alice"}, "workspace_data_path"),
     ({"workspace_data_mode": "volumes_from"}, "workspace_data_container"),
     ({"workspace_uid": 0}, "workspace_uid"),
 ]
@@ -51,11 +52,13 @@ def test_workspace_rejects_bad_input(docker_client, extra, named):
     [
         ("playbooks/backup.yml", {"backup_volume": f"{STACK}_no_such_volume"}, "backup_volume"),
         ("playbooks/backup.yml", {"backup_dir": "relative"}, "backup_dir"),
+        ("playbooks/backup.yml", {"backup_dir": "/home"}, "backup_dir"),
+        ("playbooks/backup.yml", {"backup_tools_dir": "/usr/local/bin"}, "backup_tools_dir"),
         ("playbooks/restore.yml", {}, "restore_archive"),
         ("playbooks/restore.yml", {"restore_archive": "/nonexistent/x.tar.gz"}, "restore_archive"),
         ("playbooks/teardown.yml", {"purge": True}, "purge_confirm"),
     ],
-    ids=["backup-missing-volume", "backup-relative-dir", "restore-no-archive", "restore-missing-archive",
+    ids=["backup-missing-volume", "backup-relative-dir", "backup-home", "backup-tools-in-usr", "restore-no-archive", "restore-missing-archive",
          "purge-unconfirmed"],
 )
 def test_data_playbooks_reject_bad_input(docker_client, path, extra, named):

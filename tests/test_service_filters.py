@@ -22,6 +22,10 @@ def test_good_values_have_no_problems():
         "addresses": {"a": "127.0.0.1", "b": "0.0.0.0", "c": "::1", "d": "fd00::2"},
         "names": {"c": "my-data", "v": "devstack_redis_data", "n": "a.b"},
         "images": {"i": "devstack/redis:7", "j": "axllent/mailpit:v1.21", "k": "registry.local:5000/x/y:1"},
+        # The defaults of docker_host_data_dir, images_work_dir, backup_dir, and a home's sub-folder.
+        "folders": {"d": "/srv/devstack", "i": "/var/lib/devstack/images", "b": "/var/backups/devstack/s",
+                    "h": "/home/alice/devstack", "m": "/mnt/data/devstack", "o": "/opt/devstack",
+                    "e": "/etc/devstack/s/bind"},  # the project's own configuration root
     }
     assert plumbing.service_problems(checks) == []
 
@@ -43,6 +47,22 @@ def test_good_values_have_no_problems():
         ("names", "", "Docker name"),
         ("images", "Devstack/Redis", "image reference"),
         ("images", "x y", "image reference"),
+        ("folders", "/", "folder this project may own"),
+        ("folders", "/home", "folder this project may own"),
+        ("folders", "/home/alice", "folder this project may own"),
+        ("folders", "/var", "folder this project may own"),
+        ("folders", "/var/lib", "folder this project may own"),
+        ("folders", "/srv", "folder this project may own"),
+        ("folders", "/etc/ssh/devstack", "folder this project may own"),
+        ("folders", "/etc/devstack-other", "folder this project may own"),
+        ("folders", "/usr/local/devstack", "folder this project may own"),
+        ("folders", "/var/lib/docker/volumes", "folder this project may own"),
+        ("folders", "/tmp/x", "folder this project may own"),
+        ("folders", "relative/folder", "folder this project may own"),
+        ("folders", "/srv/devstack/", "folder this project may own"),
+        ("folders", "/srv/devstack/../..", "folder this project may own"),
+        ("folders", "/srv/dev stack", "folder this project may own"),
+        ("folders", "", "folder this project may own"),
     ],
 )
 def test_a_bad_value_is_named_with_what_it_must_be(kind, value, words):
@@ -97,8 +117,10 @@ def test_labels_say_project_stack_role_and_keep_extras_as_strings():
 def test_checks_take_their_kind_from_the_variable_name():
     checks = plumbing.service_checks(
         ["redis_port", "samba_netbios_port", "redis_bind_address", "redis_container_name", "redis_volume",
-         "redis_network", "workspace_data_container", "redis_image", "samba_uid", "samba_gid"],
-        [7777, 0, "127.0.0.1", "s-redis", "s_redis_data", "s", "my-data", "devstack/redis:7", 1000, 1000],
+         "redis_network", "workspace_data_container", "redis_image", "samba_uid", "samba_gid", "images_work_dir",
+         "workspace_data_path"],
+        [7777, 0, "127.0.0.1", "s-redis", "s_redis_data", "s", "my-data", "devstack/redis:7", 1000, 1000,
+         "/var/lib/devstack/images", "/srv/work"],
         ["samba_netbios_port"])
     assert checks["ports"] == {"redis_port": 7777}
     assert checks["optional_ports"] == {"samba_netbios_port": 0}
@@ -106,6 +128,7 @@ def test_checks_take_their_kind_from_the_variable_name():
     assert set(checks["names"]) == {"redis_container_name", "redis_volume", "redis_network", "workspace_data_container"}
     assert checks["images"] == {"redis_image": "devstack/redis:7"}
     assert checks["ids"] == {"samba_uid": 1000, "samba_gid": 1000}
+    assert checks["folders"] == {"images_work_dir": "/var/lib/devstack/images", "workspace_data_path": "/srv/work"}
     assert plumbing.service_problems(checks) == []
 
 
@@ -211,7 +234,7 @@ def test_the_config_hash_is_stable_across_types_and_key_order_and_follows_every_
 def test_the_config_hash_does_not_contain_the_plain_sha256_of_a_secret():
     import hashlib
     import json
-    secret = "hunter2"
+    secret = "hunter2"  # pragma: allowlist secret
     digest = plumbing.service_config_hash({}, [{"name": "pw", "content": secret, "secret": True}], "s/redis")
     assert secret not in digest
     in_plain = plumbing.service_config_hash({}, [{"name": "pw", "content": secret, "secret": False}], "s/redis")

@@ -10,6 +10,7 @@ import hashlib
 import ipaddress
 import json
 import math
+import posixpath
 import re
 
 # Docker's own rule for container, volume and network names.
@@ -31,16 +32,43 @@ _KINDS = (
     ("_container", "names"),
     ("_volume", "names"),
     ("_network", "names"),
+    ("_dir", "folders"),
+    ("_path", "folders"),
 )
+
+# Folders a role may create and then own (chown, chmod): never the system's, a user's home
+# or a parent that others share. Anything under these is refused...
+_SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run",
+                   "/sbin", "/sys", "/usr", "/tmp", "/var/tmp", "/var/lib/docker", "/var/lib/containerd",
+                   "/var/lib/dpkg", "/var/lib/apt", "/var/lib/systemd", "/var/log", "/var/cache", "/var/spool",
+                   "/var/mail", "/var/run", "/var/lock")
+# The project's own configuration root (redis_config_dir and the like live there) is the one
+# folder under /etc a role may own.
+_PROJECT_CONFIG = "/etc/devstack"
+# ...and these themselves, or a folder right below /home (someone's home).
+_SHARED_FOLDERS = ("/home", "/root", "/var", "/var/lib", "/var/backups", "/var/opt", "/srv", "/opt", "/mnt",
+                   "/media", "/usr/local", "/data")
+
+
+def _is_own_folder(value):
+    if not isinstance(value, str) or not value.startswith("/") or posixpath.normpath(value) != value:
+        return False
+    if any(c.isspace() or ord(c) < 32 for c in value) or value == "/" or value.startswith("//"):
+        return False
+    if value == _PROJECT_CONFIG or value.startswith(_PROJECT_CONFIG + "/"):
+        return True
+    if any(value == s or value.startswith(s + "/") for s in _SYSTEM_FOLDERS):
+        return False
+    return value not in _SHARED_FOLDERS and posixpath.dirname(value) != "/home"
 
 
 def service_checks(names, values, optional=()):
     """The checks of service_problems from variable names and their values: the kind of each
     variable comes from its name's ending (_port, _bind_address, _image, _container_name,
-    _container, _volume, _network, _uid, _gid); a port named in `optional` may be 0."""
+    _container, _volume, _network, _uid, _gid, _dir, _path); a port named in `optional` may be 0."""
     if len(names) != len(values):
         raise ValueError("service_checks: one value per name")
-    checks = {"ports": {}, "optional_ports": {}, "addresses": {}, "names": {}, "images": {}, "ids": {}}
+    checks = {"ports": {}, "optional_ports": {}, "addresses": {}, "names": {}, "images": {}, "ids": {}, "folders": {}}
     for name, value in zip(names, values):
         for ending, kind in _KINDS:
             if name.endswith(ending):
@@ -75,7 +103,8 @@ def service_problems(checks):
     """Messages, one per bad value, each naming the caller's variable; [] when all are good.
 
     checks: {ports: {var: value}, optional_ports: {...}, addresses: {...}, names: {...},
-    images: {...}, ids: {...}} (ids: a uid or gid other than root and the nobody ids). A port given twice among ports and optional_ports (0 excepted) is a problem.
+    images: {...}, ids: {...}, folders: {...}} (ids: a uid or gid other than root and the nobody
+    ids; folders: one the role may create and own). A port given twice among ports and optional_ports (0 excepted) is a problem.
     """
     problems = []
     checks = checks or {}
@@ -103,6 +132,14 @@ def service_problems(checks):
     for name, value in (checks.get("ids") or {}).items():
         if isinstance(value, bool) or not str(value).strip().isdigit() or not 1 <= int(str(value)) <= 65533:
             problems.append(f"{name} must be from 1 to 65533 (never root), got {value}")
+    for name, value in (checks.get("folders") or {}).items():
+        if not _is_own_folder(value):
+            problems.append(
+                f"{name} must be a folder this project may own: an absolute, normalised path (no trailing /, "
+                f"no . or ..), not / or a system folder (/etc, /usr, /tmp, /var/lib/docker, ...), not a shared "
+                f"parent (/home, /var, /var/lib, /srv, /opt, /mnt, ...) and not someone's home (/home/<user>); "
+                f"got {value}"
+            )
     seen = {}
     for kind in ("ports", "optional_ports"):
         for name, value in (checks.get(kind) or {}).items():

@@ -16,7 +16,7 @@ STACK = "pytest-badinput"
         ({"redis_port": "seven"}, "redis_port"),
         ({"redis_bind_address": "0.0.0.0.0"}, "redis_bind_address"),
         ({"redis_bind_address": "localhost"}, "redis_bind_address"),
-        ({"redis_password": "short"}, "redis_password"),
+        ({"redis_password": "short"}, "redis_password"),  # pragma: allowlist secret
         ({"redis_restart_policy": "sometimes"}, "redis_restart_policy"),
     ],
     ids=case_id,

@@ -40,7 +40,7 @@ TEMPLATES = [
     },
 ]
 
-# postgres://user:password@host:5432/name (the local PostgreSQL of the stack, or the team's).
+# postgres://user:password@host:5432/name (the local PostgreSQL of the stack, or the team's).  # pragma: allowlist secret
 DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60)}
 
 # redis://:password@host:6379/0 (the stack's Redis); without it, a per-process memory cache.

@@ -18,7 +18,7 @@ STACK = scenario_var("devstack_name")
 CONTAINER = f"{STACK}-my-data"
 VOLUME = f"{STACK}_data"
 IMAGE = "devstack/samba:4.17"
-ALICE_PASSWORD = "alice-from-vault-0123456789"
+ALICE_PASSWORD = "alice-from-vault-0123456789"  # pragma: allowlist secret
 SMB1 = "--option='client min protocol=NT1' --option='client max protocol=NT1'"
 
 

@@ -97,3 +97,16 @@ def test_only_missing_or_differently_pinned_images_are_pulled():
     moved = [{"name": "devstack/redis", "tag": "7", "image_id": "sha256:" + B}]     # present, another ID
     assert images_load.images_to_pull(entries, listed) == entries[2:]
     assert images_load.images_to_pull(moved, listed) == moved
+
+
+def test_tarball_problem_reads_the_image_id_from_the_manifest_before_loading():
+    problem = images_load.images_tarball_problem
+    entry = {"expected_id": f"sha256:{A}"}
+    docker_format = f'[{{"Config":"{A}.json","RepoTags":["x/y:1"],"Layers":["l/layer.tar"]}}]'
+    oci_format = f'[{{"Config":"blobs/sha256/{A}","RepoTags":["x/y:1"],"Layers":[]}}]'
+    assert problem(docker_format, entry) == "" and problem(oci_format, entry) == ""
+    assert problem(docker_format, {"expected_id": f"sha256:{B}"}) == f"it holds image sha256:{A}, expected sha256:{B}"
+    two = f'[{{"Config":"{A}.json"}},{{"Config":"{B}.json"}}]'
+    assert problem(two, entry) == "it holds 2 images, not one"
+    assert "not JSON" in problem("", entry) and "not JSON" in problem("tar: manifest.json: Not found", entry)
+    assert "names no image config" in problem('[{"Config":"../../etc/passwd"}]', entry)

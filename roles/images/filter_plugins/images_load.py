@@ -8,10 +8,14 @@
 - images_rsync_stats(rsync --stats output) -> {file_size, files_transferred, literal_data,
   bytes_received, bytes_sent}; images_transfer_report(one rsync loop result) -> the same with image, file
 - images_publish_refs(images_publish, selected entries) -> [{ref, file}] to publish
+- images_tarball_problem(manifest.json text of a `docker save` tarball, entry) -> '' when the
+  tarball holds exactly one image, with the expected ID, else what is wrong (read before loading)
 """
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
 from typing import Any
 
@@ -79,6 +83,26 @@ def images_load_plan(entries: list[dict[str, Any]], manifest_lines: list[str],
     return plan
 
 
+def images_tarball_problem(manifest: str, entry: dict[str, Any]) -> str:
+    """What keeps a fetched tarball from being loaded, from its manifest.json, before `docker load`
+    tags anything: it must hold exactly one image whose ID (its config's digest: `<hex>.json` in
+    Docker's format, `blobs/sha256/<hex>` in the OCI one) is the entry's expected_id."""
+    try:
+        images = json.loads(manifest)
+    except ValueError:
+        return "its manifest.json is missing or not JSON (not a docker save archive)"
+    if not isinstance(images, list) or len(images) != 1 or not isinstance(images[0], dict):
+        count = len(images) if isinstance(images, list) else 0
+        return f"it holds {count} images, not one"
+    config = posixpath.basename(str(images[0].get("Config", "")))
+    found = "sha256:" + (config[:-5] if config.endswith(".json") else config)
+    if not IMAGE_ID.match(found):
+        return f"its manifest names no image config ({images[0].get('Config')!r})"
+    if found != entry.get("expected_id"):
+        return f"it holds image {found}, expected {entry.get('expected_id')}"
+    return ""
+
+
 def images_rsync_stats(stdout: str) -> dict[str, int]:
     stats = {}
     for line in (stdout or "").splitlines():
@@ -115,4 +139,5 @@ class FilterModule:
             "images_rsync_stats": images_rsync_stats,
             "images_transfer_report": images_transfer_report,
             "images_publish_refs": images_publish_refs,
+            "images_tarball_problem": images_tarball_problem,
         }

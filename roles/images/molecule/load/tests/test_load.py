@@ -86,7 +86,27 @@ def test_unreachable_server_fails_clearly_and_loads_nothing(side_effect):
     assert unreachable["images_after"] == 0
 
 
-def test_image_id_is_checked_after_loading(side_effect):
+def test_a_pinned_host_key_that_is_not_the_servers_fails_and_loads_nothing(side_effect):
+    # The scenario pins the server's real key (molecule.yml), so every other run connects; this
+    # run pinned another key, as a man in the middle would present.
+    wrong = side_effect["wrong_host_key"]
+    assert wrong["failed"] is True
+    assert "images_server_host_key" in wrong["msg"]
+    assert "Host key verification failed" in wrong["msg"]
+    assert "Nothing was loaded" in wrong["msg"]
+    assert wrong["images_after"] == 0
+
+
+def test_the_pinned_key_is_the_only_one_known_for_the_server(host):
+    known = host.file("/var/lib/devstack/images/known_hosts").content_string.splitlines()
+    assert len(known) == 1 and known[0].startswith("[127.0.0.1]:12222 ssh-ed25519 "), known
+
+
+def test_image_id_is_checked_before_loading(side_effect):
+    # Issue 12: the tarball's manifest is read before docker load, so the wrong image is never
+    # tagged (before, it was loaded and tagged, and only then found wrong).
     wrong_pin = side_effect["wrong_pin"]
     assert wrong_pin["failed"] is True
     assert "expected sha256:" + "0" * 64 in wrong_pin["msg"]
+    assert "Nothing was loaded and no tag was moved" in wrong_pin["msg"]
+    assert wrong_pin["images_after"] == 0

@@ -56,6 +56,9 @@ def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"django_env_extra_env": {"BAD-NAME": "x"}}, "django_env_extra_env"),
         ({"django_env_settings_module": "sample/settings"}, "django_env_settings_module"),
         ({"django_env_migrate": "perhaps"}, "django_env_migrate"),
+        ({"django_env_migrate_external": "perhaps"}, "django_env_migrate_external"),
+        ({"django_env_allowed_hosts": ["*"]}, "django_env_allowed_hosts"),
+        ({"django_env_allowed_hosts": []}, "django_env_allowed_hosts"),
     ],
     ids=case_id,
 )

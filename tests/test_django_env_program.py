@@ -230,3 +230,23 @@ def test_i18n_inputs_digest_follows_project_files_and_options(tmp_path):
     assert edited != first
     args.use_fuzzy = True
     assert i18n.inputs_digest(project, args) != edited
+
+
+def test_migrate_leaves_a_database_that_is_not_the_stacks_alone_unless_asked(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_sh(argv, cwd=None, env=None, stdin=None):
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "Operations to perform:\n  Apply all migrations\n", "")
+
+    monkeypatch.setattr(prog, "sh", fake_sh)
+    shared = run(tmp_path, migrate=True, database_is_stacks=False, migrate_external=False, venv=str(tmp_path / "venv"))
+    prog.migrate(shared, {})
+    assert calls == [] and shared.changed == []
+    assert shared.skipped == ["migrate: DATABASE_URL (django_env_database_url) is not the stack's own database; "
+                              "set django_env_migrate_external: true to migrate it"]
+    for cfg in ({"database_is_stacks": False, "migrate_external": True}, {"database_is_stacks": True}):
+        asked = run(tmp_path, migrate=True, venv=str(tmp_path / "venv"), **cfg)
+        prog.migrate(asked, {})
+        assert calls[-1][1:] == ["migrate", "--noinput"] and asked.skipped == []
+    assert len(calls) == 2

@@ -53,6 +53,7 @@ class Run:
         self.cfg = cfg
         self.check: bool = bool(cfg.get("check"))
         self.changed: list[str] = []
+        self.skipped: list[str] = []      # what was left out on purpose, and how to have it
         self.fuzzy: dict[str, int] = {}
         self.restart = False
         self.inputs: list[str] = []      # what the fingerprint is a digest of (user phase)
@@ -380,6 +381,12 @@ def migrate_digest(run: Run) -> str:
 def migrate(run: Run, env: dict[str, str]) -> None:
     if not run.cfg["migrate"]:
         return
+    # Another database (django_env_database_url: the team's shared one, say) is migrated only
+    # when asked: a development checkout's migrations must not reach it by accident.
+    if not run.cfg.get("database_is_stacks", True) and not run.cfg.get("migrate_external", False):
+        run.skipped.append("migrate: DATABASE_URL (django_env_database_url) is not the stack's own database; "
+                           "set django_env_migrate_external: true to migrate it")
+        return
     manage = str(Path(run.cfg["state_dir"]) / "bin" / "manage")
     stamp = Path(run.cfg["state_dir"]) / "migrate.stamp"
     wanted = migrate_digest(run)
@@ -472,7 +479,7 @@ def as_user(run: Run, user: pwd.struct_passwd) -> None:
             result.update(failed=True, msg=str(error))
         except Exception:   # noqa: BLE001 - reported, never a traceback lost in a child
             result.update(failed=True, msg="django_env: " + traceback.format_exc(limit=3))
-        result.update(changed=run.changed, fuzzy=run.fuzzy, fingerprint=run.fingerprint())
+        result.update(changed=run.changed, skipped=run.skipped, fuzzy=run.fuzzy, fingerprint=run.fingerprint())
         with os.fdopen(write_end, "w") as out:
             out.write(json.dumps(result))
         os._exit(0)
@@ -482,6 +489,7 @@ def as_user(run: Run, user: pwd.struct_passwd) -> None:
     os.waitpid(pid, 0)
     child = json.loads(data) if data else {"failed": True, "msg": "django_env: the user phase died", "changed": []}
     run.changed = child["changed"]
+    run.skipped = child.get("skipped", [])
     run.fuzzy = child.get("fuzzy", {})
     run.child_fingerprint = child.get("fingerprint", "")
     if child["failed"]:
@@ -502,7 +510,7 @@ def main() -> None:
         as_user(run, user)   # the child starts from this run: its report includes the root phase's
     except Failure as error:
         report.update(failed=True, msg=str(error))
-    report.update(changed=run.changed, fuzzy=run.fuzzy, fingerprint=run.child_fingerprint)
+    report.update(changed=run.changed, skipped=run.skipped, fuzzy=run.fuzzy, fingerprint=run.child_fingerprint)
     print(json.dumps(report))
 
 

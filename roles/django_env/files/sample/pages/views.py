@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -52,3 +52,11 @@ def health(request: HttpRequest) -> JsonResponse:
               "database_vendor": connection.vendor, "cache_backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
     ok = report["database"] == "ok" and report["cache"] == "ok"
     return JsonResponse({"status": "ok" if ok else "error", **report}, status=200 if ok else 503)
+
+
+def fail(request: HttpRequest) -> HttpResponse:
+    """Raises on purpose, so the debug page can be checked: with DEBUG on it shows the settings
+    and the environment, and no password of the stack (sample/reporting.py). 404 without DEBUG."""
+    if not settings.DEBUG:
+        raise Http404
+    raise RuntimeError("the sample's deliberate failure (/debug/fail/)")

@@ -8,9 +8,13 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# The django_env role writes a generated key and the published names to the env file; never '*'
+# (a DNS name that rebinds to this host would reach the server).
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-only-key")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "*").split(",")
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+# The debug page hides the stack's passwords inside URLs too (sample/reporting.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "sample.reporting.DevstackReporterFilter"
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",

@@ -43,7 +43,7 @@ def wait_for(host, path: str, pattern: str, seconds: int = 60) -> str:
 
 
 def secrets(generated_secret) -> list[str]:
-    return [generated_secret(name) for name in ("postgres_password", "redis_password")]
+    return [generated_secret(name) for name in ("postgres_password", "redis_password", "django_secret_key")]
 
 
 def side_effect(host) -> dict:
@@ -120,6 +120,37 @@ def test_passwords_only_in_the_0600_env_file(web, generated_secret):
         assert secret in env
         assert secret not in bashrc
         assert secret not in inspect
+
+
+def test_secret_key_is_generated_once_and_only_in_the_env_file(web, generated_secret):
+    key = generated_secret("django_secret_key")
+    assert len(key) == 50 and key.isalnum()
+    # What the project's settings read, in a login shell (the env file sourced).
+    code, out = sh(web, "python -c 'from django.conf import settings; print(settings.SECRET_KEY)'")
+    assert code == 0 and out.strip().splitlines()[-1] == key, out[-500:]
+
+
+def test_only_the_published_names_are_allowed_hosts(host):
+    # Issue 12: no '*' (a DNS name rebinding to this host would reach the server): a request
+    # naming another host is refused with 400, one naming localhost is served.
+    def status(host_header: str) -> str:
+        return host.run(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 -H 'Host: {host_header}' "
+                        f"{WEB}/health/").stdout.strip()
+
+    assert status("rebind.example.com") == "400"
+    assert status("localhost:18100") == "200"
+    assert status("127.0.0.1:18100") == "200"
+
+
+def test_the_debug_page_shows_no_password_of_the_stack(host, generated_secret):
+    # Issue 12: DEBUG is on (development), so an error shows Django's technical page with the
+    # settings and request.META, where runserver puts the whole environment. The sample's
+    # reporter filter hides DATABASE_URL, REDIS_URL, CACHES' LOCATION and any URL with a password.
+    page = host.run(f"curl -s --max-time 10 {WEB}/debug/fail/").stdout
+    assert "the sample&#x27;s deliberate failure" in page or "the sample's deliberate failure" in page, page[:500]
+    assert "DATABASE_URL" in page and "REDIS_URL" in page     # the environment is on the page...
+    for secret in secrets(generated_secret):
+        assert secret not in page                            # ...without the passwords in it
 
 
 def test_a_repository_that_does_not_exist_fails_clearly(host):

@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -82,6 +83,28 @@ def run(argv: list[str], cwd: Path = ROOT, check: bool = True) -> tuple[float, s
     if check and done.returncode != 0:
         sys.exit(f"bench: {' '.join(argv)} failed (rc {done.returncode}):\n{done.stdout[-4000:]}")
     return took, done.stdout
+
+
+def controller_seconds() -> float:
+    """CPU seconds of this process's finished children: ansible-playbook with its forked workers
+    and ssh clients, the controller's side of a run, without the hosts' own."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def tasks_per_host(output: str) -> int:
+    """Tasks one host went through in a run (ok + skipped + changed of its recap line)."""
+    recap = output.split("PLAY RECAP")[-1]
+    found = re.search(r"ok=(\d+)\s+changed=(\d+).*?skipped=(\d+)", recap)
+    return sum(int(n) for n in found.groups()) if found else 0
+
+
+def floor_playbook(path: Path, count: int) -> Path:
+    """A playbook of `count` set_fact tasks: Ansible's own cost per task and host, with no module
+    call and nothing to compare; what any playbook of that many tasks costs at the least."""
+    tasks = [{"name": f"task {i}", "ansible.builtin.set_fact": {"bench_floor": i}} for i in range(count)]
+    path.write_text(json.dumps([{"name": "Ansible alone", "hosts": "all", "gather_facts": False, "tasks": tasks}]))
+    return path
 
 
 def busy_seconds() -> float:
@@ -218,13 +241,19 @@ def main() -> None:
             print(f"== setting up {args.hosts} remote hosts (VMs with engines of their own, over SSH)", flush=True)
             hosts.up()
             hosts.converge(run, ["ansible-playbook", "setup.yml"])
+            floor = None
             for i in range(args.rounds):
                 for n in counts:
-                    busy = busy_seconds()
+                    busy, own = busy_seconds(), controller_seconds()
                     took, out = hosts.rerun(run, ["ansible-playbook", "setup.yml"], n)
-                    busy = busy_seconds() - busy
+                    busy, own = busy_seconds() - busy, controller_seconds() - own
                     note(f"e re-run on {n} hosts", took, f"changed={changed(out)}")
                     note(f"e CPU s used on {n} hosts", busy)
+                    note(f"e controller CPU s on {n} hosts", own)
+                    # The same number of tasks, each a set_fact, on the same hosts: Ansible's floor.
+                    floor = floor or floor_playbook(RESULTS / "hosts" / "floor.json", tasks_per_host(out))
+                    took, _ = hosts.rerun(run, ["ansible-playbook", str(floor)], n)
+                    note(f"e Ansible alone on {n} hosts", took)
         finally:
             hosts.down()
         report(args.rounds, times, sizes)
@@ -288,11 +317,19 @@ def report(rounds: int, times: dict[str, list[float]], sizes: dict[str, tuple[in
     counts = sorted(int(name.split()[3]) for name in m if name.startswith("e re-run on "))
     lines += [f"| T({n})/T(1), idempotent re-run over SSH | {m[f'e re-run on {n} hosts'] / m['e re-run on 1 hosts']:.2f} | "
               f"{'≤ 1.5' if n == max(counts) else ''} |" for n in counts[1:]]
+    # The same number of set_fact tasks on the same hosts: what Ansible itself scales like here.
+    lines += [f"| T({n})/T(1), Ansible alone (as many set_fact tasks, same hosts) | "
+              f"{m[f'e Ansible alone on {n} hosts'] / m['e Ansible alone on 1 hosts']:.2f} | |"
+              for n in counts[1:] if f"e Ansible alone on {n} hosts" in m]
     # The hosts are containers on this machine's processors: a run on N of them cannot take less
     # than the CPU seconds it used divided by the processors, however parallel it is.
     lines += [f"| T({n}) floor here: CPU s used / {os.cpu_count()} processors | "
               f"{m[f'e CPU s used on {n} hosts'] / (os.cpu_count() or 1):.1f} s (T({n}) {m[f'e re-run on {n} hosts']:.1f} s) | |"
               for n in counts if f"e CPU s used on {n} hosts" in m]
+    # With hosts of their own processors (real Suzhou hosts), the controller's share alone remains.
+    lines += [f"| T({n}) floor with hosts of their own: controller CPU s / {os.cpu_count()} processors | "
+              f"{m[f'e controller CPU s on {n} hosts'] / (os.cpu_count() or 1):.1f} s | |"
+              for n in counts if f"e controller CPU s on {n} hosts" in m]
     lines += image_lines(sizes)
     (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)

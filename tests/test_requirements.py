@@ -38,3 +38,21 @@ def test_installed_collections_satisfy_requirements_yml():
         assert satisfies(installed[entry["name"]], entry["version"]), (
             f"{entry['name']} {installed[entry['name']]} does not satisfy {entry['version']}"
         )
+
+
+def test_the_lock_pins_every_requirement_at_its_version_with_hashes():
+    """bin/bootstrap installs requirements.lock with --require-hashes: it must agree with
+    requirements.txt (the file people edit), and every package in it must carry hashes."""
+    import re
+
+    def pins(text: str) -> dict[str, str]:
+        return {m[1].lower().replace("_", "-"): m[2]
+                for m in re.finditer(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s\\;]+)", text, re.M)}
+
+    wanted = pins((ROOT / "requirements.txt").read_text())
+    lock_text = (ROOT / "requirements.lock").read_text()
+    locked = pins(lock_text)
+    assert wanted and {name: locked.get(name) for name in wanted} == wanted
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", lock_text.split("\n\n", 1)[-1])
+    unhashed = [b.split("=")[0] for b in blocks if re.match(r"[A-Za-z0-9]", b) and "--hash=sha256:" not in b]
+    assert unhashed == [] and len(locked) >= len(wanted)

@@ -4,7 +4,7 @@ Django hides settings and request.META entries whose NAME looks secret (PASS, KE
 SECRET...). The stack's passwords also travel inside values whose names do not: DATABASE_URL,
 REDIS_URL and CELERY_BROKER_URL in the environment (runserver puts it in request.META), and
 CACHES' LOCATION. This filter hides those names too, and any value that holds a URL with a
-password (scheme://user:password@host), whatever it is called."""
+password in it (a user, a colon and a password before the @), whatever it is called."""
 
 from __future__ import annotations
 

@@ -92,13 +92,15 @@ def test_smb2_02_is_refused_smb2_10_accepted(host, dev_password):
 
 
 def test_sessions_are_signed_and_encryption_is_offered(host, dev_password):
-    # Issue 12: the configuration smbd loaded requires signing and offers encryption, and a client
-    # that insists on encryption (-e: it fails where the server offers none) writes and reads.
+    # Issue 12: the configuration smbd loaded requires signing ("mandatory", which testparm names
+    # "required") and offers encryption, and a client that insists on encryption writes and reads
+    # (with `server smb encrypt = off` it gets "Encryption required and server doesn't support SMB3
+    # encryption - failing connect").
     loaded = exec_in(host, "testparm -s --parameter-name='server signing' 2>/dev/null; "
                            "testparm -s --parameter-name='server smb encrypt' 2>/dev/null")
-    assert loaded.split() == ["mandatory", "desired"], loaded
+    assert loaded.split() == ["required", "desired"], loaded
     encrypted = smb(host, "put /tmp/hello.txt encrypted.txt; get encrypted.txt /tmp/encrypted-back.txt",
-                    user="dev", password=dev_password, options="-m SMB3 -e")
+                    user="dev", password=dev_password, options="-m SMB3 --client-protection=encrypt")
     assert encrypted.rc == 0, encrypted.stderr
     assert host.file("/tmp/encrypted-back.txt").content_string == "hello over smb\n"
 

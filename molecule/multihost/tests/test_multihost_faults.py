@@ -4,8 +4,9 @@ complaint: "after a reboot, start Samba by hand"). 1,000 files are written over 
 read back over SMB after each fault, their sha256 compared; the share, Django and Redis answer
 real clients again without anyone running a command.
 
-Runs on molecule-sz-1 only (its default stack), after test_multihost.py (the file name sorts
-after it), so the other suites see the stack as converge left it."""
+Runs for every inventory entry: each VM's default stack, and alice's beside it on molecule-sz-2
+(whose VM is then rebooted once for each of its two stacks); after test_multihost.py (the file
+name sorts after it), so the other suites see the stacks as converge left them."""
 
 from __future__ import annotations
 
@@ -13,12 +14,9 @@ import time
 
 import pytest
 
-from conftest import address, port, secret_of, vm_container, web
-
-testinfra_hosts = ["ansible://molecule-sz-1"]
+from conftest import address, port, secret_of, stack, vm_container, web
 
 FILES = 1000
-STACK_CONTAINERS = ["my-data", "devstack-redis", "devstack-postgres", "web"]
 # Generated in the client box: 1,000 files of random sizes in 10 folders, a few Chinese names.
 MAKE_FILES = r"""
 set -e
@@ -91,29 +89,39 @@ def stack_answers(host, client, timeout: float = 240) -> float:
     return time.monotonic() - start
 
 
+def data(host) -> str:
+    return "my-data" if stack(host) == "devstack" else f"{stack(host)}-my-data"
+
+
+def containers(host) -> list[str]:
+    """The entry's stack: its share, Redis, PostgreSQL and work container."""
+    return [data(host), f"{stack(host)}-redis", f"{stack(host)}-postgres", web(host)]
+
+
 def running(host) -> dict[str, str]:
     out = host.check_output("docker ps --all --format '{{.Names}} {{.State}}'")
     return dict(line.split(" ", 1) for line in out.splitlines())
 
 
 def test_the_share_comes_back_when_its_process_is_killed(host, client, written):
-    before = int(host.check_output("docker inspect --format '{{.RestartCount}}' my-data"))
-    pid = host.check_output("docker inspect --format '{{.State.Pid}}' my-data")
+    count = f"docker inspect --format '{{{{.RestartCount}}}}' {data(host)}"
+    before = int(host.check_output(count))
+    pid = host.check_output(f"docker inspect --format '{{{{.State.Pid}}}}' {data(host)}")
     host.run_expect([0], f"kill -9 {pid}")   # as the OOM killer or a crash would
     took = stack_answers(host, client)
-    assert int(host.check_output("docker inspect --format '{{.RestartCount}}' my-data")) == before + 1
+    assert int(host.check_output(count)) == before + 1
     assert files_intact(host, client) == FILES
     print(f"share back {took:.1f} s after its process was killed")
 
 
 def test_the_stack_keeps_running_through_a_docker_daemon_restart(host, client, written):
-    ids = {name: host.check_output(f"docker inspect --format '{{{{.Id}}}}' {name}") for name in STACK_CONTAINERS}
+    ids = {name: host.check_output(f"docker inspect --format '{{{{.Id}}}}' {name}") for name in containers(host)}
     host.run_expect([0], "systemctl restart docker")
     took = stack_answers(host, client)
     states = running(host)
-    assert all(states[name] == "running" for name in STACK_CONTAINERS), states
+    assert all(states[name] == "running" for name in containers(host)), states
     # live-restore (the docker_host role's daemon.json): the same containers, not new ones.
-    assert {name: host.check_output(f"docker inspect --format '{{{{.Id}}}}' {name}") for name in STACK_CONTAINERS} == ids
+    assert {name: host.check_output(f"docker inspect --format '{{{{.Id}}}}' {name}") for name in containers(host)} == ids
     assert files_intact(host, client) == FILES
     print(f"stack answering {took:.1f} s after the daemon restart")
 
@@ -132,7 +140,7 @@ def test_the_whole_stack_is_back_after_the_vm_reboots(host, client, engine, writ
         time.sleep(3)
     took = stack_answers(host, client)
     states = running(host)
-    assert all(states[name] == "running" for name in STACK_CONTAINERS), states
+    assert all(states[name] == "running" for name in containers(host)), states
     assert files_intact(host, client) == FILES
     # Django's page reads PostgreSQL and counts in Redis, as before the reboot.
     code, page = client(["curl", "-fsS", "--max-time", "20", f"http://{address(host)}:{port(host, 8000)}/"])

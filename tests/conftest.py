@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / ".test-output"
+
+# The testinfra suites' helpers (molecule/shared): read_secret gives a str whose repr is masked,
+# so a failing test prints no password into the run's logs (tools/scan_secrets.py reads them).
+sys.path.insert(0, str(ROOT / "molecule" / "shared"))
+from devstack_testinfra import read_secret  # noqa: E402
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from conftest import Run, playbook, remove_stack_objects
+from conftest import Run, playbook, read_secret, remove_stack_objects
 
 # One stack for the whole module (a module fixture): bin/test runs these after the
 # parallel part, in one process.
@@ -76,7 +76,7 @@ class Stack:
         return result
 
     def password(self) -> str:
-        return (self.credentials / "localhost" / "samba_dev_password").read_text().strip()
+        return read_secret(self.credentials / "localhost" / "samba_dev_password")
 
     def smbclient(self, command: str, files: Path) -> str:
         """smbclient as dev in a throw-away container; the password is in a 0600 auth file."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from conftest import RECAP, ROOT, Run, remove_stack_objects
+from conftest import RECAP, ROOT, Run, read_secret, remove_stack_objects
 
 # The last main before the container plumbing was written once (issue 10). Move it forward
 # when an upgrade from a later main is the one that matters.
@@ -77,9 +77,9 @@ def test_an_upgrade_from_the_previous_main_keeps_all_data_then_changes_nothing(s
 
     # What a developer has made by now: files in /data (one inside the project), a Redis key, a table.
     sh(client, WEB, "echo 'my notes' > /data/upgrade-probe.txt && echo 'draft' > /data/sample/my-draft.txt", user="dev")
-    redis_password = (credentials / "localhost" / "redis_password").read_text().strip()
+    redis_password = read_secret(credentials / "localhost" / "redis_password")
     sh(client, REDIS, "redis-cli --no-auth-warning SET upgrade-probe kept", REDISCLI_AUTH=redis_password)
-    pg_password = (credentials / "localhost" / "postgres_password").read_text().strip()
+    pg_password = read_secret(credentials / "localhost" / "postgres_password")
     psql = "psql -h 127.0.0.1 -U django -d django -Atc"
     sh(client, POSTGRES, f"{psql} 'CREATE TABLE upgrade_probe (v text); INSERT INTO upgrade_probe VALUES (1)'",
        PGPASSWORD=pg_password)

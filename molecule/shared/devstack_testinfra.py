@@ -69,6 +69,20 @@ def assert_no_secret_in_inspect(host, containers: Iterable[str], secrets: Iterab
         assert not found, f"{name}: docker inspect shows secrets {found}"
 
 
+class Secret(str):
+    """A secret a test read: a str everywhere (comparisons, `in`, f-strings, environments), but
+    its repr, which pytest prints for a failing test's arguments and assertions, never shows
+    it. Issue 12: the secret scan of the run's logs found a failing test's fixture argument
+    `dev_password = '...'` printed in full."""
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+
+def read_secret(path: Path) -> Secret:
+    return Secret(path.read_text().strip())
+
+
 @pytest.fixture(scope="module")
 def generated_secret(host) -> Callable[[str], str]:
     """Reads a secret a role generated on the controller for this host, checking it is 0600."""
@@ -77,7 +91,7 @@ def generated_secret(host) -> Callable[[str], str]:
     def read(name: str) -> str:
         path = folder / name
         assert path.stat().st_mode & 0o777 == 0o600, f"{path} must be 0600"
-        return path.read_text().strip()
+        return read_secret(path)
 
     return read
 

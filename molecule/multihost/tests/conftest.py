@@ -9,6 +9,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from devstack_testinfra import read_secret
 
 ROOT = Path(os.environ["DEVSTACK_ROOT"])
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
@@ -53,7 +54,7 @@ def entries(host) -> list[str]:
 
 
 def secret_of(name: str, secret: str) -> str:
-    return (EPHEMERAL / "credentials" / name / secret).read_text().strip()
+    return read_secret(EPHEMERAL / "credentials" / name / secret)
 
 
 def address(host) -> str:

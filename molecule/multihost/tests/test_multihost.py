@@ -13,6 +13,7 @@ import re
 import subprocess
 
 import pytest
+from devstack_testinfra import read_secret
 
 from conftest import (DEAD_IP, EPHEMERAL, IMAGES, NETWORK, ROOT, SECRETS, address, entries, port, secret_of,
                       smb_ls, vm_container, web)
@@ -157,7 +158,7 @@ def test_generated_passwords_differ_between_hosts():
     for secret in SECRETS:
         paths = [EPHEMERAL / "credentials" / h / secret for h in hosts]
         assert all(p.stat().st_mode & 0o777 == 0o600 for p in paths), secret
-        values = [p.read_text().strip() for p in paths]
+        values = [read_secret(p) for p in paths]
         assert all(values) and len(set(values)) == len(values), secret
 
 

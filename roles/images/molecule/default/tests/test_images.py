@@ -2,6 +2,7 @@
 rebuilt when an input changed (side_effect changed a build argument)."""
 
 import json
+import re
 
 import pytest
 
@@ -64,17 +65,19 @@ def test_base_image_is_slim_no_downloaded_packages_docs_or_apt_caches(host):
     assert int(found["copyrights"]) > 20 and int(found["slim"]) > 0, found
 
 
-def test_base_image_has_debian_security_updates_and_nothing_left_to_upgrade(host):
+def test_base_image_was_upgraded_from_debian_updates_and_security(host):
     # Issue 12: the base carries <suite>-updates and <suite>-security, and was upgraded from them
-    # when it was made; every build image installs from the same list. Right after the build,
-    # Debian has nothing newer for it.
-    script = ('cat /etc/apt/sources.list; apt-get update -qq >/dev/null 2>&1 || echo UPDATE-FAILED; '
-              'echo UPGRADABLE $(apt list --upgradable 2>/dev/null | grep -c /)')
+    # when it was made (its record says what apt did); every build image installs from the same
+    # list, and the security archive answers from the build network. Whether Debian has published
+    # fixes since is time, not a property of the image: verify.yml's age limit reports that.
+    script = ('cat /etc/apt/sources.list /etc/devstack-base; '
+              'apt-get update -qq >/dev/null 2>&1 && echo UPDATE-OK')
     result = host.ansible("community.docker.docker_container", json.dumps({
         "name": "molecule-images-updates", "image": "devstack/base:bookworm", "command": ["sh", "-c", script],
         "detach": False, "cleanup": True, "output_logs": True}), check=False)
     output = result["container"]["Output"]
     suites = [line.split()[2] for line in output.splitlines() if line.startswith("deb ")]
     assert suites == ["bookworm", "bookworm-updates", "bookworm-security"], output
-    assert "UPDATE-FAILED" not in output, output
-    assert "UPGRADABLE 0" in output, output
+    assert "suites: bookworm bookworm-updates bookworm-security" in output, output
+    assert re.search(r"^upgrade: \d+ upgraded, \d+ newly installed", output, re.M), output
+    assert "UPDATE-OK" in output, output

@@ -3,7 +3,9 @@ docker_host_probe.py): the one probe of the host compared with what the role wou
 
 from __future__ import annotations
 
+import base64
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,76 @@ def test_the_probe_is_parsed_by_kind():
     assert found["packages"] == {"docker.io": "installed", "python3-docker": "installed"}
     assert found["group"] == ["docker", "alice"] and found["service"] == ["active", "enabled"]
     assert probe.docker_host_probe(["group\tdocker:x:998:"])["group"] == []
+
+
+def test_the_rules_are_drift_when_wanted_and_missing_or_unwanted_and_there():
+    wanted_on = {**WANTED, "firewall": True}
+    assert drift(add=["firewall\tok"], wanted=wanted_on) == []
+    assert drift(add=["firewall\tmissing"], wanted=wanted_on) == ["the DOCKER-USER rules are missing"]
+    assert drift(add=["firewall\t"], wanted=wanted_on) == ["the DOCKER-USER rules are not installed"]
+    wanted_off = {**WANTED, "firewall": False}
+    assert drift(add=["firewall\t"], wanted=wanted_off) == []
+    assert drift(add=["firewall\tok"], wanted=wanted_off) == [
+        "the DOCKER-USER rules are installed, and docker_host_firewall is false"]
+
+
+def daemon_line(text: str) -> str:
+    return "daemon\t" + base64.b64encode(text.encode()).decode()
+
+
+OURS = {"log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}, "live-restore": True}
+
+
+def test_daemon_json_keys_someone_else_set_are_kept():
+    theirs = {"data-root": "/srv/docker", "log-opts": {"labels": "team"}, "default-address-pools": [{"base": "10.9.0.0/16", "size": 24}]}
+    merged = probe.docker_host_daemon_config(["/usr/sbin/dockerd", daemon_line(json.dumps(theirs))], OURS)
+    assert merged["problem"] == ""
+    assert merged["config"] == {
+        "data-root": "/srv/docker", "default-address-pools": [{"base": "10.9.0.0/16", "size": 24}],
+        "log-driver": "json-file", "log-opts": {"labels": "team", "max-size": "10m", "max-file": "3"},
+        "live-restore": True}
+
+
+@pytest.mark.parametrize("lines", [["daemon\tmissing"], [daemon_line("")], []])
+def test_no_daemon_json_is_ours_alone(lines):
+    assert probe.docker_host_daemon_config(lines, OURS) == {"config": OURS, "problem": ""}
+
+
+@pytest.mark.parametrize("theirs, options", [
+    ({"data-root": "/srv/docker"}, {"data-root": "/var/lib/docker"}),
+    ({}, {"data-root": "/srv/docker"}),
+    ({"storage-driver": "vfs"}, {"storage-driver": "overlay2"}),
+    ({}, {"storage-driver": "overlay2"}),
+])
+def test_moving_an_installed_engines_storage_needs_the_flag(theirs, options):
+    lines = ["/usr/sbin/dockerd", daemon_line(json.dumps(theirs))]
+    refused = probe.docker_host_daemon_config(lines, {**OURS, **options})
+    assert "docker_host_daemon_options sets" in refused["problem"]
+    assert "docker_host_daemon_storage_change=true" in refused["problem"]
+    assert probe.docker_host_daemon_config(lines, {**OURS, **options}, True)["problem"] == ""
+    # No engine yet: nothing to move.
+    assert probe.docker_host_daemon_config(lines[1:], {**OURS, **options})["problem"] == ""
+
+
+def test_the_default_data_root_named_or_not_is_the_same():
+    lines = ["/usr/sbin/dockerd", daemon_line("{}")]
+    assert probe.docker_host_daemon_config(lines, {**OURS, "data-root": "/var/lib/docker"})["problem"] == ""
+
+
+@pytest.mark.parametrize("text, words", [("{not json", "not valid JSON"), ('["a"]', "not a JSON object"),
+                                         ("\udcff", "not valid JSON")])
+def test_a_daemon_json_that_cannot_be_merged_is_never_replaced(text, words):
+    line = daemon_line(text) if text != "\udcff" else "daemon\t/w=="
+    result = probe.docker_host_daemon_config(["/usr/sbin/dockerd", line], OURS)
+    assert words in result["problem"] and "never replaces it" in result["problem"]
+
+
+def test_a_data_folder_someone_else_made_is_no_drift_whatever_its_mode():
+    wanted = {**WANTED, "if_made_here": ["/srv/devstack"]}
+    chmodded = ["stat\t/srv/devstack\t750\troot\troot"]
+    assert drift(drop=["stat\t/srv/devstack"], add=chmodded, wanted=wanted) == []
+    assert drift(drop=["stat\t/srv/devstack"], add=chmodded + ["created\t/srv/devstack"], wanted=wanted) == [
+        "/srv/devstack is 750 root root, not 2775 root docker"]
+    assert drift(drop=["stat\t/srv/devstack"], add=["stat\t/srv/devstack\tmissing"], wanted=wanted) == [
+        "/srv/devstack is missing"]
+    assert probe.docker_host_probe(["not-a-folder\t/srv/x"])["not_folders"] == ["/srv/x"]

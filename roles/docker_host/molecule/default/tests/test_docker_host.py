@@ -9,6 +9,8 @@ import json
 import pytest
 
 MIRROR = "https://mirror.sz.example.test"
+KEPT_LABEL = "devstack.test=set-before-the-role"  # prepare.yml writes it before the role runs
+RULE_COMMENT = "devstack-direct-to-container"
 
 
 def docker_as(host, user: str, fmt: str):
@@ -41,6 +43,12 @@ def test_daemon_json_holds_mirror_log_limits_and_live_restore(host):
     assert config["log-driver"] == "json-file"
     assert config["log-opts"] == {"max-size": "10m", "max-file": "3"}
     assert config["live-restore"] is True
+
+
+def test_daemon_json_keeps_the_keys_the_host_had(host):
+    config = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert config["labels"] == [KEPT_LABEL]
+    assert json.loads(docker_as(host, "docker", "{{json .Labels}}").stdout) == [KEPT_LABEL]
 
 
 def test_running_daemon_uses_the_configuration(host):
@@ -102,3 +110,39 @@ def test_drift_by_hand_is_named_and_repaired_by_the_next_run(side_effect, host):
     assert "docker" in host.user("docker").groups
     assert host.file("/srv/devstack").mode == 0o2775
     assert host.service("docker").is_running
+
+
+def test_a_storage_move_without_the_flag_fails_before_anything_changes(side_effect):
+    refused = side_effect["refused"]
+    assert "docker_host_daemon_options sets data-root to '/srv/elsewhere'" in refused["msg"]
+    assert "docker_host_daemon_storage_change=true" in refused["msg"]
+    assert "data-root" not in refused["daemon_json"]
+    assert refused["daemon_json"]["labels"] == [KEPT_LABEL]
+    assert refused["pid"] == refused["pid_before"] != "0"
+
+
+def test_docker_user_rules_are_there_once_each_after_every_restart(host):
+    rules = [line for line in host.check_output("iptables -S DOCKER-USER").splitlines() if RULE_COMMENT in line]
+    assert len(rules) == 2, rules
+    assert any("! -i docker0 -o docker0" in rule for rule in rules), rules
+    assert any("! -i br-+ -o br-+" in rule for rule in rules), rules
+    assert all("! --ctstate DNAT" in rule and rule.endswith("-j DROP") for rule in rules)
+    assert host.run("/usr/local/sbin/devstack-docker-user check").stdout.strip() == "ok"
+    dropin = host.file("/etc/systemd/system/docker.service.d/devstack-docker-user.conf")
+    assert "ExecStartPost=-/usr/local/sbin/devstack-docker-user apply" in dropin.content_string
+
+
+def test_removed_rules_are_named_and_put_back_by_the_next_run(side_effect):
+    assert side_effect["rules_drift"] == ["the DOCKER-USER rules are missing"]
+
+
+def test_a_folder_someone_else_made_keeps_its_owner_and_mode(side_effect, host):
+    assert side_effect["team_folder"] == {"mode": "0750", "group": "root"}
+    assert "/srv/team-share" not in host.file("/etc/devstack/created-folders").content_string
+    assert "/srv/devstack" in host.file("/etc/devstack/created-folders").content_string.splitlines()
+
+
+def test_a_file_as_the_data_folder_fails_before_anything_changes(side_effect, host):
+    assert "docker_host_data_dir: /srv/not-a-folder exists and is not a folder" in side_effect["file_refused"]
+    assert host.file("/srv/not-a-folder").content_string == "kept\n"
+    assert not host.user("probe-newcomer").exists

@@ -123,6 +123,9 @@ def test_the_stack_keeps_running_through_a_docker_daemon_restart(host, client, w
     # live-restore (the docker_host role's daemon.json): the same containers, not new ones.
     assert {name: host.check_output(f"docker inspect --format '{{{{.Id}}}}' {name}") for name in containers(host)} == ids
     assert files_intact(host, client) == FILES
+    # The DOCKER-USER rules (docker_host role) are still there, once each.
+    assert host.check_output("/usr/local/sbin/devstack-docker-user check") == "ok"
+    assert host.check_output("iptables -S DOCKER-USER").count("devstack-direct-to-container") == 2
     print(f"stack answering {took:.1f} s after the daemon restart")
 
 
@@ -146,4 +149,6 @@ def test_the_whole_stack_is_back_after_the_vm_reboots(host, client, engine, writ
     code, page = client(["curl", "-fsS", "--max-time", "20", f"http://{address(host)}:{port(host, 8000)}/"])
     assert code == 0 and 'id="visit-count">' in page, page[-1000:]
     assert host.run(f"docker exec {web(host)} true").rc == 0
+    # The engine's drop-in put the DOCKER-USER rules back at boot (the kernel forgot them).
+    assert host.check_output("iptables -S DOCKER-USER").count("devstack-direct-to-container") == 2
     print(f"stack answering {took:.1f} s after the VM booted")

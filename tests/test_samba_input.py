@@ -22,6 +22,10 @@ SAMBA_CASES = [
     ({"samba_uid": 0}, "samba_uid"),
     ({"samba_share_name": "my share"}, "samba_share_name"),
     ({"samba_volume": "bad/volume"}, "samba_volume"),
+    ({"samba_hosts_allow": ["10.0.0.300"]}, "samba_hosts_allow"),
+    ({"samba_hosts_allow": ["192.168.1.0/24", "foo bar"]}, "samba_hosts_allow"),
+    ({"samba_hosts_allow": [""]}, "samba_hosts_allow"),
+    ({"samba_hosts_allow": ["fd00::/129"]}, "samba_hosts_allow"),
 ]
 
 WORKSPACE_CASES = [

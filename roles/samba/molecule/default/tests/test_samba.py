@@ -1,14 +1,19 @@
 """The share as a Windows user meets it: smbclient on the Docker host against the
-published port, with the users' passwords, a guest, and an SMB1 client."""
+published port, with the users' passwords, a guest, and an SMB1 client; and smbclient in
+throw-away containers at addresses samba_hosts_allow lists and does not."""
 
 from __future__ import annotations
 
 import json
 import shlex
+import time
+from collections.abc import Callable
 
+import docker
 import pytest
+from docker.types import IPAMConfig, IPAMPool
 
-from devstack_testinfra import health
+from devstack_testinfra import converge_again, health
 from devstack_testinfra import inspect as inspect_container
 from devstack_testinfra import scenario_var
 
@@ -20,6 +25,15 @@ VOLUME = f"{STACK}_data"
 IMAGE = "devstack/samba:4.17"
 ALICE_PASSWORD = "alice-from-vault-0123456789"  # pragma: allowlist secret
 SMB1 = "--option='client min protocol=NT1' --option='client max protocol=NT1'"
+HOSTS_ALLOW = scenario_var("samba_hosts_allow")
+# A network of the tests' own with a subnet they choose, joined by the data container while
+# they run: throw-away clients on it get the addresses below. Labelled with the stack, so the
+# scenario's cleanup removes anything a crashed test left.
+CLIENTS = f"{STACK}-clients"
+CLIENTS_SUBNET = "172.31.234.0/24"
+LISTED_IP = "172.31.234.70"  # in 172.31.234.64/26, which the scenario lists
+UNLISTED_IP = "172.31.234.10"
+STACK_LABELS = {"org.devstack.project": "devstack", "org.devstack.stack": STACK}
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +174,110 @@ def test_passwords_are_not_in_docker_inspect(host, dev_password):
     dumped = json.dumps(inspect(host))
     assert dev_password not in dumped
     assert ALICE_PASSWORD not in dumped
+
+
+# --- samba_hosts_allow (issue 12) ---------------------------------------------------------
+# The tests above (smbclient on the Docker host, through the published 127.0.0.1 port) pass
+# with the scenario's samba_hosts_allow, which does not list the address they arrive from:
+# the role added the stack network's gateway, Docker's port proxy's source address.
+
+
+@pytest.fixture(scope="module")
+def engine() -> docker.DockerClient:
+    """The instance's engine: its socket is this machine's (the shared Molecule instance)."""
+    return docker.from_env()
+
+
+@pytest.fixture(scope="module")
+def clients(engine) -> Callable[[str | None], dict]:
+    """Runs smbclient (alice, `ls`) in a throw-away container at a given address on the tests'
+    own network, or at the address Docker gives it on the stack network (None), against the
+    data container's address on that network. Returns {code, output, source (the client's
+    address), denials (smbd's "Denied connection" log lines written meanwhile)}."""
+    for old in engine.networks.list(names=[CLIENTS]):
+        old.remove()
+    network = engine.networks.create(CLIENTS, driver="bridge", labels=STACK_LABELS,
+                                     ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=CLIENTS_SUBNET)]))
+
+    def run(address: str | None) -> dict:
+        on = CLIENTS if address else STACK
+        data = engine.containers.get(CONTAINER)
+        if address and CLIENTS not in data.attrs["NetworkSettings"]["Networks"]:
+            network.connect(data)  # again after a converge re-created the container
+            data.reload()
+        target = data.attrs["NetworkSettings"]["Networks"][on]["IPAddress"]
+        config = {on: engine.api.create_endpoint_config(ipv4_address=address)} if address else None
+        since = int(time.time()) - 1
+        box = engine.containers.run(IMAGE, entrypoint=["sleep", "infinity"], detach=True, network=on,
+                                    networking_config=config, labels=STACK_LABELS)
+        try:
+            code, out = box.exec_run(["smbclient", f"//{target}/data", "-U", "alice", "-m", "SMB3", "-c", "ls"],
+                                     environment={"PASSWD": ALICE_PASSWORD})
+            box.reload()
+            source = box.attrs["NetworkSettings"]["Networks"][on]["IPAddress"]
+        finally:
+            box.remove(force=True)
+        log = data.logs(since=since).decode(errors="replace")
+        return {"code": code, "output": out.decode(errors="replace"), "source": source,
+                "denials": [line for line in log.splitlines() if "Denied connection from" in line]}
+
+    yield run
+    data = engine.containers.get(CONTAINER)
+    if CLIENTS in data.attrs["NetworkSettings"]["Networks"]:
+        network.disconnect(data, force=True)
+    network.remove()
+
+
+def denied(result: dict) -> bool:
+    """smbclient was turned away, and smbd's log says smbd refused this client's address. smbd
+    answers a refused client with a negative session response and hangs up; smbclient 4.17
+    reports "protocol negotiation failed: NT_STATUS_INVALID_NETWORK_RESPONSE"."""
+    return (result["code"] != 0 and "NT_STATUS_INVALID_NETWORK_RESPONSE" in result["output"]
+            and any(f"({result['source']})" in line for line in result["denials"]))
+
+
+def allowed(result: dict) -> bool:
+    """smbclient listed the share, and smbd refused nobody meanwhile."""
+    return result["code"] == 0 and "blocks of size" in result["output"] and not result["denials"]
+
+
+def stack_gateways(engine) -> list[str]:
+    return [c["Gateway"] for c in engine.networks.get(STACK).attrs["IPAM"]["Config"] if c.get("Gateway")]
+
+
+def test_configuration_allows_only_loopback_the_gateway_and_the_list(host, engine):
+    # What smbd loaded: testparm -s prints [global]'s `hosts allow = a b c` and `hosts deny = ALL`.
+    loaded = exec_in(host, "testparm -s 2>/dev/null")
+    lines = dict(line.strip().split(" = ", 1) for line in loaded.splitlines() if line.strip().startswith("hosts "))
+    gateways = stack_gateways(engine)
+    assert gateways, "the stack network has no gateway"
+    assert lines.get("hosts allow", "").split() == [
+        "127.0.0.1", "::1", *gateways, "172.31.234.64/255.255.255.192",
+        "fd00:5a3b::/ffff:ffff:ffff:ffff:ffff:ffff:ffff:0"], loaded
+    assert lines.get("hosts deny") == "ALL", loaded
+
+
+def test_a_listed_address_is_served_an_unlisted_one_refused_by_smbd(clients):
+    # The same command and user; only the client's address differs.
+    listed = clients(LISTED_IP)
+    assert listed["source"] == LISTED_IP and allowed(listed), listed
+    unlisted = clients(UNLISTED_IP)
+    assert unlisted["source"] == UNLISTED_IP and denied(unlisted), unlisted
+
+
+def test_another_container_on_the_stack_network_is_refused(clients):
+    result = clients(None)
+    assert denied(result), result
+
+
+def test_changing_the_list_restarts_smbd_with_it(engine, clients):
+    started = engine.containers.get(CONTAINER).attrs["State"]["StartedAt"]
+    changed = converge_again("-e", json.dumps({"samba_hosts_allow": [*HOSTS_ALLOW, UNLISTED_IP]}))
+    assert all(count > 0 for count in changed.values()), changed
+    assert engine.containers.get(CONTAINER).attrs["State"]["StartedAt"] != started
+    result = clients(UNLISTED_IP)
+    assert allowed(result), result
+    # The scenario's own list again: refused again.
+    assert all(count > 0 for count in converge_again().values())
+    result = clients(UNLISTED_IP)
+    assert denied(result), result

@@ -5,6 +5,9 @@ host network: nothing is installed on the controller), then the stack is re-conv
 its containers removed and re-created, the Samba image changed, the containers restarted,
 the stack torn down (without purge) and set up again, and the volume backed up and
 restored into a new volume. The sha256 of every file is compared after each step.
+Then the faults: a forced restore whose file checksums do not match leaves the target
+alone, a good forced restore keeps the previous content in a new volume, and a backup
+onto a full disk (a small tmpfs) fails cleanly, leaving the earlier backup valid.
 Everything labelled with the test stack is removed at the end."""
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import hashlib
 import json
 import os
 import random
+import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -29,6 +34,7 @@ SAMBA_PORT = 2445
 WEB_PORT = 28000
 VOLUME = f"{STACK}_data"
 RESTORED = f"{STACK}_data_restored"
+FROM_FULL = f"{STACK}_data_from_full"
 SAMBA = f"{STACK}-my-data"
 WEB = f"{STACK}-web"
 SAMBA_IMAGE = "devstack/samba:4.17"
@@ -122,7 +128,7 @@ class Stack:
 def remove_everything(client: docker.DockerClient) -> None:
     remove_stack_objects(client, STACK)
     # By name too: a volume made without labels (by a failed run) must not survive either.
-    for name in (VOLUME, RESTORED, f"{STACK}_data_damaged"):
+    for name in (VOLUME, RESTORED, FROM_FULL, f"{STACK}_data_damaged"):
         try:
             client.volumes.get(name).remove(force=True)
         except docker.errors.NotFound:
@@ -237,7 +243,7 @@ def test_one_thousand_files_survive_everything(stack: Stack, written: Hashes):
     assert len((stack.backups / "pytest-backup.files.sha256").read_text().splitlines()) == 1000
     result = stack.play("playbooks/restore.yml", restore_archive=str(archive), restore_volume=RESTORED)
     assert result.returncode == 0, result.output[-3000:]
-    assert "every checksum matches" in result.output
+    assert "every checksum matches" in said(result)
     assert stack.volume_hashes(RESTORED) == written
     assert {(u, g) for _, u, g in stack.volume_files(RESTORED).values()} == {(1000, 1000)}
 
@@ -277,6 +283,129 @@ def test_restore_refuses_a_damaged_archive(stack: Stack, written: Hashes):
     assert result.returncode != 0
     assert "does not match" in result.output
     assert stack.client.volumes.list(filters={"name": f"{STACK}_data_damaged"}) == []
+
+
+def copy_backup(stack: Stack, folder: str) -> Path:
+    """The three files of the backup made by test 6, copied to a new folder beside it."""
+    copy = stack.backups / folder
+    copy.mkdir()
+    for part in ("tar.gz", "tar.gz.sha256", "files.sha256"):
+        (copy / f"pytest-backup.{part}").write_bytes((stack.backups / f"pytest-backup.{part}").read_bytes())
+    return copy / "pytest-backup.tar.gz"
+
+
+def said(result: Run) -> str:
+    """The run's output with every run of white space made one space (Ansible wraps long messages)."""
+    return " ".join(result.output.split())
+
+
+def restore_leftovers(stack: Stack, volume: str) -> list[str]:
+    """Temporary and kept volumes restore.yml made for this volume."""
+    return sorted(v.name for v in stack.client.volumes.list()
+                  if v.name.startswith((f"{volume}-restoring-", f"{volume}-before-restore-")))
+
+
+@pytest.fixture(scope="module")
+def altered(stack: Stack, written: Hashes) -> dict[str, list]:
+    """RESTORED (made by test 6, used by no container) edited so that it differs from the backup:
+    one file changed, one removed, one added. Its files (hash, uid, gid) before any forced restore."""
+    assert stack.volume_hashes(RESTORED) == written, "needs the volume restored by the first test"
+    stack.client.containers.run(
+        BASE_IMAGE, ["sh", "-ec", 'printf changed > "/v/folder 1/file-0001.bin"; rm "/v/folder 2/file-0002.bin";'
+                     " printf added > /v/added.txt; chown 1000:1000 /v/added.txt"],
+        network_mode="none", remove=True, labels=LABELS, volumes={RESTORED: {"bind": "/v", "mode": "rw"}})
+    before = stack.volume_files(RESTORED)
+    assert {path: entry[0] for path, entry in before.items()} != written
+    assert "added.txt" in before and "folder 2/file-0002.bin" not in before
+    return before
+
+
+def test_forced_restore_in_check_mode_changes_nothing(stack: Stack, altered: dict[str, list]):
+    archive = stack.backups / "pytest-backup.tar.gz"
+    result = stack.play("playbooks/restore.yml", "--check", restore_archive=str(archive), restore_volume=RESTORED,
+                        restore_force=True)
+    assert result.returncode == 0, result.output[-3000:]
+    assert "check mode: nothing restored" in said(result)
+    assert f"{RESTORED}-before-restore-" in result.output, "check mode must say where the content would be kept"
+    assert restore_leftovers(stack, RESTORED) == []
+    assert stack.volume_files(RESTORED) == altered
+
+
+def test_forced_restore_with_a_wrong_file_checksum_leaves_the_target_alone(stack: Stack, altered: dict[str, list]):
+    archive = copy_backup(stack, "wrong-file-checksum")
+    # One file's recorded checksum is wrong; the archive's own checksum still matches.
+    listing = archive.with_name("pytest-backup.files.sha256")
+    lines = listing.read_text().splitlines(keepends=True)
+    lines[0] = ("0" if lines[0][0] != "0" else "1") + lines[0][1:]
+    listing.write_text("".join(lines))
+    result = stack.play("playbooks/restore.yml", restore_archive=str(archive), restore_volume=RESTORED,
+                        restore_force=True)
+    assert result.returncode != 0, result.output[-3000:]
+    assert stack.volume_files(RESTORED) == altered, "a failed restore changed the target volume"
+    assert restore_leftovers(stack, RESTORED) == [], "a failed restore left a temporary or kept volume"
+    assert "FAILED" in result.output, "sha256sum must name the file that does not match"
+    assert f"restore_volume {RESTORED} is untouched" in said(result)
+
+
+def test_forced_restore_keeps_the_previous_content(stack: Stack, written: Hashes, altered: dict[str, list]):
+    archive = stack.backups / "pytest-backup.tar.gz"
+    result = stack.play("playbooks/restore.yml", restore_archive=str(archive), restore_volume=RESTORED,
+                        restore_force=True)
+    assert result.returncode == 0, result.output[-3000:]
+    assert "restored 1000 files, every checksum matches" in said(result)
+    kept = re.findall(rf"is kept in volume ({re.escape(RESTORED)}-before-restore-\d{{8}}T\d{{6}}Z)", said(result))
+    assert kept, f"the kept volume is not reported: {result.output[-3000:]}"
+    assert f"docker volume rm {kept[0]}" in said(result)
+    assert restore_leftovers(stack, RESTORED) == [kept[0]], "the temporary volume must be removed"
+    labels = stack.client.volumes.get(kept[0]).attrs["Labels"]
+    assert labels["org.devstack.before-restore-of"] == RESTORED
+    # The previous content, owners included, is in the kept volume; the backup's in the target.
+    assert stack.volume_files(kept[0]) == altered
+    assert stack.volume_hashes(RESTORED) == written
+    assert {(u, g) for _, u, g in stack.volume_files(RESTORED).values()} == {(1000, 1000)}
+
+
+@pytest.fixture
+def small_disk(stack: Stack):
+    """A 32 MiB tmpfs as a backup folder below the stack's (backup.yml's folder check allows
+    it), unmounted at the end whatever happens."""
+    folder = stack.backups / "small-disk"
+    folder.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+        folder.rmdir()
+
+
+def test_a_full_disk_fails_the_backup_and_keeps_the_earlier_one(stack: Stack, written: Hashes, small_disk: Path):
+    result = stack.play("playbooks/backup.yml", backup_dir=str(small_disk), backup_name="first")
+    assert result.returncode == 0, result.output[-3000:]
+    first = sorted(p.name for p in small_disk.iterdir())
+    assert first == ["first.files.sha256", "first.tar.gz", "first.tar.gz.sha256"]
+    size = (small_disk / "first.tar.gz").stat().st_size
+    assert size > 4 << 20, "the archive must be large enough for the filler to leave too little room"
+
+    # The disk fills: 1 MiB left, less than the next archive needs.
+    info = os.statvfs(small_disk)
+    with open(small_disk / "filler", "wb") as filler:
+        os.posix_fallocate(filler.fileno(), 0, info.f_bavail * info.f_frsize - (1 << 20))
+    result = stack.play("playbooks/backup.yml", backup_dir=str(small_disk), backup_name="second")
+    assert result.returncode != 0, result.output[-3000:]
+    # Nothing of the failed run: no partial file, no archive, no checksum.
+    assert sorted(p.name for p in small_disk.iterdir()) == sorted([*first, "filler"])
+    assert "no space left in the backup folder" in said(result)
+    assert f"into {small_disk} failed" in said(result), "the message must name the folder"
+
+    # The first backup still verifies and restores, file by file; the volume is intact.
+    recorded = (small_disk / "first.tar.gz.sha256").read_text().split()
+    assert recorded == [hashlib.sha256((small_disk / "first.tar.gz").read_bytes()).hexdigest(), "first.tar.gz"]
+    result = stack.play("playbooks/restore.yml", restore_archive=str(small_disk / "first.tar.gz"),
+                        restore_volume=FROM_FULL)
+    assert result.returncode == 0, result.output[-3000:]
+    assert stack.volume_hashes(FROM_FULL) == written
+    assert stack.volume_hashes() == written
 
 
 def test_purge_needs_the_stack_name(stack: Stack, written: Hashes):

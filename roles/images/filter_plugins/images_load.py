@@ -6,7 +6,8 @@
 - images_load_plan(entries, manifest_lines, present) -> each `load` entry with ref, file,
   expected_id (its pin, else the server's IMAGES), server_sha256 (SHA256SUMS) and present_id
 - images_rsync_stats(rsync --stats output) -> {file_size, files_transferred, literal_data,
-  bytes_received, bytes_sent}; images_transfer_report(one rsync loop result) -> the same with image, file
+  bytes_received, bytes_sent}; images_transfer_report(one rsync loop result) -> the same with image,
+  file, matched_data (bytes a resumed try took from the partial file) and attempts (tries it took)
 - images_publish_refs(images_publish, selected entries) -> [{ref, file}] to publish
 - images_tarball_problem(manifest.json text of a `docker save` tarball, entry) -> '' when the
   tarball holds exactly one image, with the expected ID, else what is wrong (read before loading)
@@ -103,12 +104,18 @@ def images_tarball_problem(manifest: str, entry: dict[str, Any]) -> str:
     return ""
 
 
-def images_rsync_stats(stdout: str) -> dict[str, int]:
+def rsync_stats(stdout: str) -> dict[str, int]:
+    """Every `<Name>: <number>` line of rsync --stats --no-human-readable."""
     stats = {}
     for line in (stdout or "").splitlines():
         match = STAT.match(line)
         if match:
             stats[match[1]] = int(match[2])
+    return stats
+
+
+def images_rsync_stats(stdout: str) -> dict[str, int]:
+    stats = rsync_stats(stdout)
     return {"file_size": stats.get("Total file size", 0),
             "files_transferred": stats.get("Number of regular files transferred", 0),
             "literal_data": stats.get("Literal data", 0),
@@ -117,9 +124,15 @@ def images_rsync_stats(stdout: str) -> dict[str, int]:
 
 
 def images_transfer_report(result: dict[str, Any]) -> dict[str, Any]:
-    """One rsync loop result of load.yml (loop_var images_item) as a line of images_load_report."""
+    """One rsync loop result of load.yml (loop_var images_item) as a line of images_load_report.
+    matched_data: bytes the last try took from what an earlier, broken try left (rsync's delta over
+    the partial file); attempts: the tries the transfer took (Ansible's `until` count, 1 without a
+    retry)."""
     item = result["images_item"]
-    return {"image": item["ref"], "file": item["file"], **images_rsync_stats(result.get("stdout", ""))}
+    stdout = result.get("stdout", "")
+    return {"image": item["ref"], "file": item["file"], **images_rsync_stats(stdout),
+            "matched_data": rsync_stats(stdout).get("Matched data", 0),
+            "attempts": int(result.get("attempts") or 1)}
 
 
 def images_publish_refs(publish: list[str], selected: list[dict[str, Any]]) -> list[dict[str, str]]:

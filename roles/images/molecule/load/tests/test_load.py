@@ -1,6 +1,7 @@
 """The `load` source as the team uses it against the Suzhou image server: the first run moves
-the tarball once, a re-run moves nothing, a broken transfer resumes, a corrupt tarball or a
-dead server loads nothing, and the loaded image has the ID the server published."""
+the tarball once, a re-run moves nothing, a broken transfer resumes, a server that stalls
+mid-transfer is cut by the timeout and the retry resumes, a corrupt tarball or a dead server
+loads nothing, and the loaded image has the ID the server published."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ import pytest
 IMAGE = "molecule-images-load/payload:1"
 PUBLISHED = "/var/lib/devstack/images/publish"
 PARTIAL = 3 * 1024 * 1024
+# rsync's delta matches whole blocks of the partial file (a few KiB each for these sizes).
+BLOCK_SLACK = 64 * 1024
+# The stall run's images_server_io_timeout (side_effect.yml), and ssh's ServerAlive limit
+# (3 x images_server_timeout, 10 s): a try ended before this was ended by rsync's --timeout.
+IO_TIMEOUT = 5
+SERVER_ALIVE_LIMIT = 30
 
 
 def read_json(host, path: str):
@@ -63,10 +70,35 @@ def test_reload_from_a_complete_local_copy_moves_no_file_data(side_effect):
 
 
 def test_broken_transfer_resumes_with_only_the_remainder(side_effect):
+    # The 3 MiB a broken transfer left in <work dir>/partial are matched, not sent again.
     (report,) = side_effect["resume"]["report"]
     remainder = report["file_size"] - PARTIAL
-    assert report["literal_data"] == remainder
-    assert remainder <= report["bytes_received"] < remainder + 64 * 1024
+    assert PARTIAL - BLOCK_SLACK < report["matched_data"] <= PARTIAL
+    assert report["matched_data"] + report["literal_data"] == report["file_size"]
+    assert remainder <= report["bytes_received"] < remainder + BLOCK_SLACK
+
+
+def test_stalled_server_is_cut_by_the_timeout_and_the_retry_resumes(side_effect, published_id):
+    # Issue 12: the server's rsync was stopped (SIGSTOP) mid-transfer, sshd and the link stayed up.
+    stall = side_effect["stall"]
+    watch = stall["watch"]
+    (report,) = stall["report"]
+    assert "error" not in watch, watch
+    assert len(watch["stopped_pids"]) == 1
+    # Stopped mid-way; what arrived was kept in the partial folder, not under the tarball's name.
+    assert 0 < watch["size_at_stop"] <= watch["partial_size"] < report["file_size"]
+    # The silent try was ended by rsync's --timeout, well before ssh's ServerAlive would have.
+    assert IO_TIMEOUT - 1 <= watch["stall_seconds"] < SERVER_ALIVE_LIMIT - 5
+    assert watch["stall_seconds"] <= watch["retry_seconds"]
+    # Tried again, and the last try did not start from zero: the kept bytes were matched.
+    assert report["attempts"] >= 2
+    assert report["files_transferred"] == 1
+    assert report["matched_data"] > watch["partial_size"] - BLOCK_SLACK
+    assert report["matched_data"] + report["literal_data"] == report["file_size"]
+    assert report["bytes_received"] < report["file_size"] - watch["partial_size"] + BLOCK_SLACK
+    # The run finished with the published image, and rsync removed the partial file.
+    assert stall["ids_after"] == [published_id]
+    assert stall["partial_left"] == 0
 
 
 def test_corrupt_tarball_fails_and_loads_nothing(side_effect):

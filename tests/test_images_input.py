@@ -28,10 +28,14 @@ SERVER = {"images_server_host": "images.example.test"}
         ({"images_catalog": [], "images_work_dir": "/var"}, "images_work_dir"),
         ({"images_catalog": [], "images_base_security_mirror": "ftp://security"}, "images_base_security_mirror"),
         ({"images_catalog": [], "images_refresh": "next week"}, "images_refresh"),
+        ({"images_catalog": [LOAD], **SERVER, "images_server_retries": -1}, "images_server_retries"),
+        ({"images_catalog": [LOAD], **SERVER, "images_server_retry_delay": "soon"}, "images_server_retry_delay"),
+        ({"images_catalog": [LOAD], **SERVER, "images_server_rsync_options": ["/etc/passwd"]},
+         "images_server_rsync_options"),
     ],
     ids=["unknown-source", "short-sha256", "non-hex-sha256", "image-id-without-prefix", "pull-bad-image-id",
          "file-with-path", "no-server", "server-port", "server-path", "work-dir-var", "security-mirror-ftp",
-         "refresh-with-space"],
+         "refresh-with-space", "negative-retries", "retry-delay-word", "rsync-option-path"],
 )
 def test_images_rejects_bad_pull_and_load_input(docker_client, extra, named):
     result = playbook("playbooks/images.yml", "-e", json.dumps(extra))

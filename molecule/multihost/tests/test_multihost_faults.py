@@ -83,10 +83,18 @@ def stack_answers(host, client, timeout: float = 240) -> float:
             if code == 0 and wanted in out:
                 del waiting[name]
         if waiting and time.monotonic() - start > timeout:
-            raise AssertionError(f"not back after {timeout} s: {sorted(waiting)}: {last}")
+            raise AssertionError(f"not back after {timeout} s: {sorted(waiting)}: {last}\n{diagnosis(host)}")
         if waiting:
             time.sleep(3)
     return time.monotonic() - start
+
+
+def diagnosis(host) -> str:
+    """What the VM's engine says of the entry's containers, for a stack that did not come back."""
+    lines = [host.run("docker ps --all --format '{{.Names}} {{.Status}}'").stdout]
+    for name in containers(host):
+        lines.append(f"--- docker logs --tail 15 {name}\n" + host.run(f"docker logs --tail 15 {name} 2>&1").stdout)
+    return "\n".join(lines)
 
 
 def data(host) -> str:

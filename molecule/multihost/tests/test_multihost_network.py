@@ -60,8 +60,10 @@ def test_a_neighbour_reaches_redis_only_through_its_published_port(host, neighbo
         # Without the rules, the neighbour's route gets through: the hazard the rules close.
         host.run_expect([0], f"{RULES} remove")
         assert reaches(neighbour, target, 6379), "no way through even without the rules: the test proves nothing"
+        host.run_expect([0], f"{RULES} apply")
+        assert not reaches(neighbour, target, 6379), "the rules applied again did not close the way"
+        assert neighbour(published, password)[1].strip() == "PONG"
     finally:
         host.run_expect([0], f"{RULES} apply")
+        # Last: without the route, the address would go to this machine's own bridges.
         neighbour(["ip", "route", "del", f"{target}/32"])
-    assert not reaches(neighbour, target, 6379)
-    assert neighbour(published, password)[1].strip() == "PONG"

@@ -3,10 +3,16 @@ message naming the variable."""
 
 from __future__ import annotations
 
+import base64
+import struct
+
 import pytest
 from conftest import case_id, refused
 
 STACK = "pytest-django-input"
+# A well-formed ed25519 host key (the type inside the blob matches), for cases about something else.
+HOST_KEY = "ssh-ed25519 " + base64.b64encode(struct.pack(">I", 11) + b"ssh-ed25519" + struct.pack(">I", 32) + bytes(32)).decode()
+SSH_URL = "git@git.example.com:team/app.git"
 
 
 def rejected(docker_client, tmp_path, play: str, extra: dict, named: str) -> None:
@@ -22,6 +28,9 @@ def rejected(docker_client, tmp_path, play: str, extra: dict, named: str) -> Non
         ({"postgres_password": "short"}, "postgres_password"),  # pragma: allowlist secret
         ({"postgres_password": "has/slash@and-is-long-enough"}, "postgres_password"),  # pragma: allowlist secret
         ({"postgres_restart_policy": "sometimes"}, "postgres_restart_policy"),
+        ({"postgres_extra_databases": ["Bad-Name"]}, "postgres_extra_databases"),
+        ({"postgres_extra_databases": ["django"]}, "postgres_extra_databases"),
+        ({"postgres_extra_databases": ["a", "a"]}, "postgres_extra_databases"),
     ],
     ids=case_id,
 )
@@ -54,11 +63,33 @@ def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"django_env_data_dir": "data"}, "django_env_data_dir"),
         ({"django_env_runserver_address": "0.0.0.0:80000"}, "django_env_runserver_address"),
         ({"django_env_extra_env": {"BAD-NAME": "x"}}, "django_env_extra_env"),
+        ({"django_env_env_refs": {"CELERY_BROKER_URL": "redis_uri"}}, "django_env_env_refs.CELERY_BROKER_URL"),
+        ({"django_env_env_refs": {"X": "database_url:analytics"}}, "django_env_env_refs.X"),
+        ({"django_env_env_refs": {"DATABASE_URL": "redis_url"}}, "django_env_env_refs.DATABASE_URL"),
         ({"django_env_settings_module": "sample/settings"}, "django_env_settings_module"),
         ({"django_env_migrate": "perhaps"}, "django_env_migrate"),
         ({"django_env_migrate_external": "perhaps"}, "django_env_migrate_external"),
         ({"django_env_allowed_hosts": ["*"]}, "django_env_allowed_hosts"),
         ({"django_env_allowed_hosts": []}, "django_env_allowed_hosts"),
+        # Git over SSH (issue 13): the URL forms, the pin, the deploy key.
+        ({"django_env_repo_url": "ssh://git.example.com/team/app.git", "django_env_repo_host_key": HOST_KEY},
+         "django_env_repo_url 'ssh://git.example.com/team/app.git' is a git-over-SSH URL of a form"),
+        ({"django_env_repo_url": "ssh://git@git.example.com:99999/app.git", "django_env_repo_host_key": HOST_KEY},
+         "django_env_repo_url 'ssh://git@git.example.com:99999/app.git': port 99999"),
+        ({"django_env_repo_url": SSH_URL}, "django_env_repo_host_key is empty"),
+        ({"django_env_repo_host_key": "ssh-ed25519 AAAA-not-base64", "django_env_repo_url": SSH_URL},
+         "django_env_repo_host_key is not the git server's public host key"),
+        ({"django_env_repo_host_key": "git.example.com " + HOST_KEY.replace("ed25519", "rsa", 1), "django_env_repo_url": SSH_URL},
+         "django_env_repo_host_key is not the git server's public host key"),
+        ({"django_env_repo_host_key_policy": "yes", "django_env_repo_url": SSH_URL}, "django_env_repo_host_key_policy"),
+        ({"django_env_repo_key_file": "/nonexistent/deploy_key", "django_env_repo_url": SSH_URL,
+          "django_env_repo_host_key": HOST_KEY}, "django_env_repo_key_file (/nonexistent/deploy_key) must be"),
+        ({"django_env_repo_key_file": "deploy_key", "django_env_repo_url": SSH_URL,
+          "django_env_repo_host_key": HOST_KEY}, "django_env_repo_key_file (deploy_key) must be"),
+        ({"django_env_repo_key_file": "/etc/hostname", "django_env_repo_url": SSH_URL,
+          "django_env_repo_host_key": HOST_KEY}, "django_env_repo_key_file (/etc/hostname) is not an SSH private key"),
+        ({"django_env_repo_key": "ssh-ed25519 AAAA a public key", "django_env_repo_url": SSH_URL,  # pragma: allowlist secret
+          "django_env_repo_host_key": HOST_KEY}, "django_env_repo_key is not an SSH private key"),
     ],
     ids=case_id,
 )

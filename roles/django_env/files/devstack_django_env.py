@@ -18,7 +18,9 @@ development server (the env file). The worker role labels its containers with it
 It never prints a secret. As root it installs missing OS packages, trusts extra CA certificates
 and owns the role's folders to the user; everything else (the sample repository, the clone, the
 virtualenv, pip, the env file, translations, migrate, the server) runs in a child process that
-has become the user. With "check": true it only looks and reports what would change.
+has become the user. Git over SSH uses the deploy key and the pinned host key of the
+configuration ("repo_ssh"), kept 0600 in <state_dir>/ssh once the repository was reached.
+With "check": true it only looks and reports what would change.
 Standard library only: it runs on the image's /usr/bin/python3.
 """
 
@@ -30,6 +32,7 @@ import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -194,6 +197,91 @@ def sample_repository(run: Run, git_env: dict[str, str]) -> None:
     marker.write_text(wanted)
 
 
+# Git over SSH: the deploy key and the pinned host key live in <state_dir>/ssh (0700, files
+# 0600, the user's), the only identity and the only known key git's ssh uses for the project.
+SSH_DEFAULT = "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
+
+
+def ssh_files(run: Run) -> list[tuple[Path, bytes | None]]:
+    """(path, wanted bytes, or None: must be absent) of the files of git over SSH. The deploy
+    key is there only while an SSH URL has one; the pin only while one is given."""
+    ssh = run.cfg.get("repo_ssh") or {}
+    folder = Path(run.cfg["state_dir"]) / "ssh"
+    key = ssh.get("key") or ""
+    wanted: list[tuple[Path, bytes | None]] = [
+        (folder / "deploy_key", (key.strip() + "\n").encode() if key.strip() else None)]
+    if ssh.get("known_hosts"):
+        wanted.append((folder / "known_hosts", ssh["known_hosts"].encode()))
+    return wanted
+
+
+def differs(path: Path, data: bytes | None) -> bool:
+    if data is None:
+        return path.exists() or path.is_symlink()
+    try:
+        return path.read_bytes() != data or (path.stat().st_mode & 0o7777) != 0o600
+    except FileNotFoundError:
+        return True
+
+
+def git_ssh_command(run: Run, scratch: Path) -> str:
+    """GIT_SSH_COMMAND for the project's repository. A key or pin that is new or changed is
+    used from `scratch` (a private temporary folder): it is installed by install_ssh_files
+    only once the repository was reached with it, so a wrong key or pin changes nothing."""
+    ssh = run.cfg.get("repo_ssh") or {}
+    if not ssh:
+        return SSH_DEFAULT
+    used: dict[str, Path] = {}
+    for path, data in ssh_files(run):
+        if data is None:
+            continue
+        used[path.name] = path
+        if differs(path, data):
+            used[path.name] = scratch / path.name
+            write_file(used[path.name], data, 0o600, False)
+    known = used.get("known_hosts", Path(run.cfg["state_dir"]) / "ssh" / "known_hosts")
+    if "known_hosts" not in used and not run.check:
+        # accept-new without a pin: ssh keeps the first key it is shown in that file.
+        known.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif "known_hosts" not in used and not known.parent.is_dir():
+        known = scratch / "known_hosts"
+    argv = ["ssh", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={known}",
+            "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "StrictHostKeyChecking=" + ("yes" if ssh.get("known_hosts") else "accept-new")]
+    if "deploy_key" in used:
+        argv += ["-i", str(used["deploy_key"]), "-o", "IdentitiesOnly=yes"]
+    return " ".join(shlex.quote(arg) for arg in argv)
+
+
+def install_ssh_files(run: Run) -> None:
+    """The deploy key and the pin are where the next run (and git) finds them, 0600 in a 0700
+    folder; a deploy key no longer asked for is removed."""
+    for path, data in ssh_files(run):
+        if not differs(path, data):
+            continue
+        if data is None:
+            run.change(f"{path} removed")
+            if not run.check:
+                path.unlink()
+            continue
+        run.change(f"{path} written")
+        if not run.check:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(path.parent, 0o700)
+            write_file(path, data, 0o600, False)
+
+
+def ssh_hint(detail: str) -> str:
+    """What to look at when git's ssh failed: the pin or the deploy key."""
+    if "Host key verification failed" in detail or "REMOTE HOST IDENTIFICATION HAS CHANGED" in detail:
+        return (" (the git server's host key is not the one pinned by django_env_repo_host_key: check the key "
+                "with the server's administrator before changing the pin; nothing was installed)")
+    if "Permission denied (publickey" in detail:
+        return (" (the server refused the deploy key: django_env_repo_key_file / django_env_repo_key must be a "
+                "key the repository accepts)")
+    return ""
+
+
 def git(args: list[str], cwd: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return sh(["git", *args], cwd=cwd, env=env)
 
@@ -207,7 +295,7 @@ def checkout(run: Run, git_env: dict[str, str]) -> None:
     def fail(detail: str) -> Failure:
         return Failure(
             f"django_env_repo_url '{cfg['repo_url'] or '(the shipped sample)'}' at django_env_repo_version "
-            f"'{version}' could not be cloned or updated into {dest}: {detail}")
+            f"'{version}' could not be cloned or updated into {dest}: {detail}{ssh_hint(detail)}")
 
     if not (dest / ".git").exists():
         if dest.exists() and any(dest.iterdir()):
@@ -247,6 +335,14 @@ def checkout(run: Run, git_env: dict[str, str]) -> None:
             raise fail(tail(done.stderr))
     if git(["rev-parse", "HEAD"], cwd=str(dest), env=git_env).stdout.strip() != before:
         run.change(f"project updated to {version}", restart=True)
+
+
+def project(run: Run, git_env: dict[str, str]) -> None:
+    """The checkout, git's ssh using the deploy key and the pin (new ones from a private
+    temporary folder); they are installed only when it succeeded: a wrong pin changes nothing."""
+    with tempfile.TemporaryDirectory(prefix="devstack-ssh-") as scratch:
+        checkout(run, {**git_env, "GIT_SSH_COMMAND": git_ssh_command(run, Path(scratch))})
+    install_ssh_files(run)
 
 
 def virtualenv(run: Run, env: dict[str, str]) -> None:
@@ -444,11 +540,10 @@ def server(run: Run, user: str) -> None:
 def user_phase(run: Run, user: pwd.struct_passwd) -> None:
     env = {"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name, "LANG": "C.UTF-8",
            "PATH": "/usr/local/bin:/usr/bin:/bin"}
-    git_env = {**env, "GIT_TERMINAL_PROMPT": "0",
-               "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"}
+    git_env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": SSH_DEFAULT}
     if not run.cfg["repo_url"]:
         sample_repository(run, git_env)
-    checkout(run, git_env)
+    project(run, git_env)
     head = sh(["git", "-C", run.cfg["project_dir"], "rev-parse", "HEAD"], env=git_env)
     if head.returncode == 0:
         run.inputs.append("commit " + head.stdout.strip())

@@ -2,6 +2,8 @@
 the environment (the django_env role writes it to ~/.devstack/env)."""
 
 import os
+import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -26,6 +28,15 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
+
+# The debug toolbar shows to INTERNAL_IPS only. In the work container a browser's request through
+# the published port arrives from the stack network's gateway, not 127.0.0.1: the django_env role
+# writes the gateway to DJANGO_INTERNAL_IPS. Off with DEBUG off, and under `manage.py test`.
+INTERNAL_IPS = [ip for ip in os.environ.get("DJANGO_INTERNAL_IPS", "127.0.0.1,::1").split(",") if ip]
+DEBUG_TOOLBAR = DEBUG and find_spec("debug_toolbar") is not None and "test" not in sys.argv[1:2]
+if DEBUG_TOOLBAR:
+    INSTALLED_APPS.append("debug_toolbar")
+    MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
 
 ROOT_URLCONF = "sample.urls"
 WSGI_APPLICATION = "sample.wsgi.application"

@@ -33,6 +33,21 @@ def test_login_with_the_password_reaches_the_project_database(host, password):
     assert result.stdout.strip() == "django django"
 
 
+def test_the_extra_database_exists_owned_by_the_project_role(host, password):
+    result = psql(host, "SELECT current_database() || ' ' || pg_get_userbyid(datdba) FROM pg_database "
+                        "WHERE datname = current_database()", password, db="analytics")
+    assert result.rc == 0, result.stderr
+    assert result.stdout.strip() == "analytics django"
+    # The project's role may create tables in it (Django's migrate does).
+    result = psql(host, "CREATE TABLE IF NOT EXISTS probe (n int); DROP TABLE probe", password, db="analytics")
+    assert result.rc == 0, result.stderr
+
+
+def test_a_database_not_declared_does_not_exist(host, password):
+    result = psql(host, "SELECT 1", password, db="reports")
+    assert result.rc != 0 and 'database "reports" does not exist' in result.stderr
+
+
 def test_wrong_password_is_refused(host):
     result = psql(host, "SELECT 1", "not-the-password-at-all")
     assert result.rc != 0

@@ -209,12 +209,27 @@ def test_a_changed_container_is_remembered_as_it_is_now_and_a_removed_one_forgot
                  "Config": {"Labels": {"org.devstack.config-hash": "h9"}}}
     now = plumbing.service_remember(listing, "devstack-redis", inspected)
     assert now["containers"]["devstack-redis"] == {"id": "c9", "state": "running", "health": "starting",
-                                                   "image_id": "sha256:r7", "labels": {"org.devstack.config-hash": "h9"}}
+                                                   "image_id": "sha256:r7", "labels": {"org.devstack.config-hash": "h9"},
+                                                   "gateways": []}
     assert plumbing.service_plan(now, "devstack-redis", "started", "devstack/redis:7", "h9", True)["reason"] == \
         "not healthy (starting)"
     gone = plumbing.service_remember(listing, "devstack-redis", {})
     assert plumbing.service_plan(gone, "devstack-redis", "started", "devstack/redis:7", "h1", True)["reason"] == "missing"
     assert "my-data" in gone["containers"] and "devstack-redis" in listing["containers"]
+
+
+def test_a_containers_gateways_are_listed_from_the_listing_and_from_an_inspect():
+    # Where a published port is reached from (django_env's INTERNAL_IPS): each network's gateway.
+    networks = {"NetworkSettings": {"Networks": {
+        "devstack": {"Gateway": "172.20.0.1", "IPv6Gateway": "fd00::1"},
+        "bridge": {"Gateway": "172.17.0.1", "IPv6Gateway": ""},
+        "none": {"Gateway": ""}}}}
+    info = {"containers": [{"Id": "c3", "Names": ["/web"], "State": "running", "Status": "Up", **networks}]}
+    assert plumbing.service_listing(info)["containers"]["web"]["gateways"] == ["172.17.0.1", "172.20.0.1", "fd00::1"]
+    assert plumbing.service_listing(HOST_INFO)["containers"]["web"]["gateways"] == []
+    inspected = {"Id": "c4", "State": {"Status": "running"}, **networks}
+    assert plumbing.service_remember({}, "web", inspected)["containers"]["web"]["gateways"] == \
+        ["172.17.0.1", "172.20.0.1", "fd00::1"]
 
 
 def test_the_config_hash_is_stable_across_types_and_key_order_and_follows_every_value():

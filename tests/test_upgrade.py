@@ -30,7 +30,8 @@ WEB, REDIS, POSTGRES = f"{STACK}-web", f"{STACK}-redis", f"{STACK}-postgres"
 
 
 def converge(checkout: Path, credentials: Path) -> Run:
-    extra = {"devstack_name": STACK, "devstack_port_offset": OFFSET, "devstack_credentials_dir": str(credentials)}
+    extra = {"devstack_name": STACK, "devstack_port_offset": OFFSET, "devstack_credentials_dir": str(credentials),
+             "devstack_editors_dir": str(credentials / "editors")}
     proc = subprocess.run(
         ["ansible-playbook", "setup.yml", "--skip-tags", "docker_host,images", "-e", json.dumps(extra)],
         cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1200,

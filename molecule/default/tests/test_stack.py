@@ -190,3 +190,43 @@ def test_verify_names_what_is_wrong_and_the_fix(redis_stopped):
     assert result.returncode != 0
     assert f"{REDIS} is exited: docker start {REDIS}" in said
     assert "Redis does not answer on 127.0.0.1:17790" in said
+
+
+def gateway_of_stack_network() -> str:
+    network = docker.from_env().networks.get(STACK)
+    return network.attrs["IPAM"]["Config"][0]["Gateway"]
+
+
+def test_the_debug_toolbar_shows_through_the_published_port_and_only_there(host):
+    # The browser's request arrives from the stack network's gateway; django_env writes it to
+    # DJANGO_INTERNAL_IPS, which the sample's INTERNAL_IPS reads.
+    env = exec_in(host, WEB, "echo $DJANGO_INTERNAL_IPS")["stdout"].strip().split(",")
+    assert gateway_of_stack_network() in env and "127.0.0.1" in env, env
+    page = host.run("curl -fsS http://127.0.0.1:17880/")
+    assert page.rc == 0, page.stderr
+    assert 'id="djDebug"' in page.stdout, page.stdout[-2000:]
+    # From another container of the network (the worker: its own address, not the gateway), no toolbar.
+    fetch = ("import urllib.request; r = urllib.request.Request('http://%s:8000/', headers={'Host': 'localhost'}); "
+             "print(urllib.request.urlopen(r, timeout=20).read().decode())" % WEB)
+    other = exec_in(host, WORKER, f'python3 -c "{fetch}"')
+    assert other["rc"] == 0, other
+    assert 'id="greeting"' in other["stdout"] and 'id="djDebug"' not in other["stdout"]
+
+
+def test_editor_configurations_name_the_work_container_user_project_and_interpreter(host):
+    hosts = sorted((EPHEMERAL / "editors").iterdir())   # one folder per Docker host: the instance
+    assert len(hosts) == 1, hosts
+    folder = hosts[0]
+    vscode = json.loads((folder / "nameConfigs" / f"{WEB}.json").read_text())
+    assert vscode["workspaceFolder"] == "/data/sample"
+    assert vscode["remoteUser"] == "dev"
+    assert vscode["forwardPorts"] == [8000]
+    python = vscode["settings"]["python.defaultInterpreterPath"]
+    assert python == "/home/dev/.devstack/venv/bin/python"
+    assert exec_in(host, WEB, f"test -x {python} && test -f {vscode['workspaceFolder']}/manage.py")["rc"] == 0
+    # VS Code attaches as remoteUser, in workspaceFolder: the interpreter runs the project there.
+    user = exec_in(host, WEB, f"cd {vscode['workspaceFolder']} && id -un && {python} -c 'import django, debug_toolbar'")
+    assert user["rc"] == 0 and user["stdout"].split()[0] == vscode["remoteUser"], user
+    note = (folder / f"pycharm-{WEB}.md").read_text()
+    for value in (f"`{WEB}`", "`/data/sample`", f"`{python}`", "http://localhost:17880/", f"--network {STACK} "):
+        assert value in note, value

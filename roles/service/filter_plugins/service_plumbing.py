@@ -237,10 +237,25 @@ def _image_ref(name):
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
+def _gateways(container):
+    """The gateway addresses (each network's IPv4, then IPv6) of a container's networks, in a listing's or an
+    inspect's shape (both: NetworkSettings.Networks): a request to a published port reaches the
+    container from its network's gateway, so this is what Django sees as the browser."""
+    networks = ((container or {}).get("NetworkSettings") or {}).get("Networks") or {}
+    found = []
+    for _, net in sorted(networks.items()):
+        for key in ("Gateway", "IPv6Gateway"):
+            address = (net or {}).get(key) or ""
+            if address and address not in found:
+                found.append(address)
+    return found
+
+
 def service_listing(host_info):
     """docker_host_info's verbose containers and images as {containers: {name: {id, state,
-    health, image_id, labels}}, images: {repo:tag: id}, networks: [name], volumes: [name]}:
-    what service_plan compares with, and the networks and volumes that need no call."""
+    health, image_id, labels, gateways}}, images: {repo:tag: id}, networks: [name], volumes:
+    [name]}: what service_plan compares with, the networks and volumes that need no call, and
+    where a container's published ports are reached from (its networks' gateways)."""
     containers = {}
     for item in (host_info or {}).get("containers") or []:
         match = _HEALTH.search(item.get("Status") or "")
@@ -250,6 +265,7 @@ def service_listing(host_info):
             "health": match.group(1) if match else "",
             "image_id": item.get("ImageID", ""),
             "labels": item.get("Labels") or {},
+            "gateways": _gateways(item),
         }
         for name in item.get("Names") or []:
             containers[name.lstrip("/")] = entry
@@ -334,6 +350,7 @@ def service_remember(listing, container, inspected=None, networks=(), volumes=()
             "health": (state.get("Health") or {}).get("Status", ""),
             "image_id": inspected.get("Image", ""),
             "labels": (inspected.get("Config") or {}).get("Labels") or {},
+            "gateways": _gateways(inspected),
         }
     listing["containers"] = containers
     return listing

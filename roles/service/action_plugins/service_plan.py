@@ -1,0 +1,103 @@
+"""Action plugin service_plan: the service role's fast path as one task.
+
+In one task, on the controller (no module runs unless the host has to be listed):
+  1. the declaration names its container, image, network and stack, and its log settings are
+     well formed (the message names the role);
+  2. the host's listing: the one this run keeps already (`listing`, the fact service_listing),
+     else the docker_host stage's (`host_info`), else community.docker.docker_host_info is run
+     on the host once (the project's containers, every image, network and volume);
+  3. the declaration is hashed (service_config_hash: secret files only through PBKDF2) and
+     compared with the listed container (service_plan).
+
+Returns (register it): listed_from (run, stage or host: where the listing came from), listing
+(only when this task listed the host or converted the stage's listing: the caller keeps it as
+the fact service_listing with set_fact, so it has set_fact's precedence), and for a declaration
+hash and plan ({current, reason}). Without `container`, only step 2 runs: the listing other
+roles ask for (tasks_from: listing). Changes nothing anywhere (changed is always false) and
+runs in check mode alike. Filters: filter_plugins/service_plumbing.py; unit tests:
+tests/test_service_plan_action.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+from ansible.plugins.action import ActionBase
+
+_SPEC = importlib.util.spec_from_file_location(
+    "service_plumbing", Path(__file__).resolve().parent.parent / "filter_plugins" / "service_plumbing.py")
+plumbing = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(plumbing)
+
+LISTING_ARGS = {
+    "containers": True, "containers_all": True,
+    "containers_filters": {"label": "org.devstack.project=devstack"},
+    "images": True, "networks": True, "volumes": True, "verbose_output": True,
+}
+_LOG_SIZE = re.compile(r"^[1-9][0-9]*[kmg]$")
+
+
+def declaration_problem(args: dict) -> str:
+    """'' when the declaration is complete, else the message (as main.yml's assert gave it)."""
+    state = args.get("state", "started")
+    try:
+        files_ok = int(str(args.get("log_max_file", 1))) >= 1
+    except ValueError:
+        files_ok = False
+    named = bool(args.get("container"))
+    complete = state == "absent" or all(args.get(key) for key in ("image", "network", "stack"))
+    sized = bool(_LOG_SIZE.match(str(args.get("log_max_size", "10m")))) and files_ok
+    if named and complete and sized:
+        return ""
+    return (f"the {args.get('role', 'service')} role declared a service without service_container, service_image, "
+            f"service_network or service_stack, or with service_log_max_size ({args.get('log_max_size')}: a size such "
+            f"as 10m) or service_log_max_file ({args.get('log_max_file')}: 1 or more) malformed")
+
+
+def plan(args: dict, listing: dict) -> dict:
+    """The hash and the plan of one declaration against a listing."""
+    state = args.get("state", "started")
+    config_hash = ""
+    if state != "absent":
+        config_hash = plumbing.service_config_hash(args.get("declaration") or {}, args.get("files") or [],
+                                                   f"{args.get('stack', '')}/{args['container']}")
+    return {"hash": config_hash,
+            "plan": plumbing.service_plan(listing, args["container"], state, args.get("image", ""),
+                                                   config_hash, bool(args.get("healthcheck")))}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("container", "state", "image", "network", "stack", "role", "declaration", "files",
+                             "healthcheck", "log_max_size", "log_max_file", "listing", "host_info"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        result["changed"] = False
+        args = self._task.args
+        if "container" in args:
+            problem = declaration_problem(args)
+            if problem:
+                return {**result, "failed": True, "msg": problem}
+        listing = args.get("listing")
+        # Where the listing came from (shown with -v): this run's kept fact, the docker_host
+        # stage's call, or a call of this task's own on the host.
+        result["listed_from"] = "run"
+        if not listing:
+            if args.get("host_info"):
+                result["listed_from"] = "stage"
+                listing = plumbing.service_listing(args["host_info"])
+            else:
+                result["listed_from"] = "host"
+                listed = self._execute_module(module_name="community.docker.docker_host_info",
+                                              module_args=dict(LISTING_ARGS), task_vars=task_vars)
+                if listed.get("failed"):
+                    return {**result, "failed": True,
+                            "msg": f"the Docker host could not be listed: {listed.get('msg', listed)}"}
+                listing = plumbing.service_listing(listed)
+            result["listing"] = listing
+        if "container" in args:
+            result.update(plan(args, listing))
+        return result

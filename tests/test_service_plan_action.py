@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import playbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = importlib.util.spec_from_file_location("service_plan", ROOT / "roles" / "service" / "action_plugins" / "service_plan.py")
@@ -64,3 +65,46 @@ def test_absent_is_current_only_when_not_listed():
     assert action.plan(absent, listing("h"))["plan"] == {"current": False, "reason": "exists"}
     assert action.plan(absent, {"containers": {}})["plan"] == {"current": True, "reason": ""}
     assert action.plan(absent, {})["hash"] == ""
+
+
+def test_the_declaration_is_validated_against_the_roles_argument_spec():
+    """The includes say rolespec_validate: false: the action applies meta/argument_specs.yml's
+    `main` itself, with the messages Ansible's validation task gives."""
+    spec = action.main_spec()
+    assert {"service_container", "service_ports", "service_state", "service_files"} <= set(spec)
+    good = {"service_container": "devstack-redis", "service_state": "started",
+            "service_ports": [{"address": "127.0.0.1", "host": 7777, "container": 6379}]}
+    assert action.spec_problems(good, spec) == []
+    said = " ".join(action.spec_problems({**good, "service_state": "running", "service_ports": "7777"}, spec))
+    assert "service_state" in said and "running" in said
+    assert "service_ports" in said
+
+
+BAD_DECLARATION = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: service
+        rolespec_validate: false
+      vars:
+        service_role: demo
+        service_container: demo-x
+        service_image: devstack/redis:7
+        service_network: demo
+        service_stack: demo
+        service_state: running
+        service_ports: 7777
+"""
+
+
+def test_a_malformed_declaration_is_named_by_the_spec_before_any_filter_runs(tmp_path):
+    """End to end through ansible-playbook: declaration and files are templated after the spec
+    check (finalize_task_arg), so the spec's message, not a filter's traceback, is what is said."""
+    play = tmp_path / "bad.yml"
+    play.write_text(BAD_DECLARATION)
+    result = playbook("-i", "inventory/local", play)
+    assert result.returncode != 0, result.output
+    assert "Validation of the demo role's service declaration failed" in result.output, result.output[-3000:]
+    assert "service_state must be one of: started, present, absent, got: running" in result.output
+    assert "service_ports" in result.output and "not iterable" not in result.output

@@ -1,6 +1,9 @@
 """Action plugin service_plan: the service role's fast path as one task.
 
 In one task, on the controller (no module runs unless the host has to be listed):
+  0. the service_* variables are validated against the role's argument spec (`main` in
+     meta/argument_specs.yml), as the validation task Ansible prepends to a role would: the
+     includes say `rolespec_validate: false`, so the check costs no task of its own;
   1. the declaration names its container, image, network and stack, and its log settings are
      well formed (the message names the role);
   2. the host's listing: the one this run keeps already (`listing`, the fact service_listing),
@@ -24,6 +27,8 @@ import importlib.util
 import re
 from pathlib import Path
 
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 _SPEC = importlib.util.spec_from_file_location(
@@ -37,6 +42,19 @@ LISTING_ARGS = {
     "images": True, "networks": True, "volumes": True, "verbose_output": True,
 }
 _LOG_SIZE = re.compile(r"^[1-9][0-9]*[kmg]$")
+_AFTER_SPEC = frozenset(("declaration", "files"))
+_ARGUMENT_SPECS = Path(__file__).resolve().parent.parent / "meta" / "argument_specs.yml"
+
+
+def main_spec() -> dict:
+    """The options of the role's `main` entry point (meta/argument_specs.yml)."""
+    with _ARGUMENT_SPECS.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["argument_specs"]["main"]["options"]
+
+
+def spec_problems(values: dict, spec: dict) -> list[str]:
+    """The argument spec's messages for the service_* values a role declared ([] when valid)."""
+    return list(ArgumentSpecValidator(spec).validate(values, validate_role_argument_spec=True).error_messages)
 
 
 def declaration_problem(args: dict) -> str:
@@ -73,11 +91,29 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(("container", "state", "image", "network", "stack", "role", "declaration", "files",
                              "healthcheck", "log_max_size", "log_max_file", "listing", "host_info"))
 
+    @classmethod
+    def finalize_task_arg(cls, name, value, templar, context):
+        # `declaration` and `files` are built from the service_* values by the role's filters:
+        # they are templated in run(), after the argument spec check, so a malformed value is
+        # named by the spec rather than by a filter's error. (ansible-core 2.19's hook, as its
+        # own assert action uses it for `that`; tests/test_service_plan_action.py runs it.)
+        if name in _AFTER_SPEC:
+            return value
+        return super().finalize_task_arg(name, value, templar, context)
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         result["changed"] = False
         args = self._task.args
         if "container" in args:
+            spec = main_spec()
+            values = self._templar.template({name: task_vars[name] for name in spec if name in (task_vars or {})})
+            errors = spec_problems(values, spec)
+            if errors:
+                return {**result, "failed": True, "argument_errors": errors,
+                        "msg": f"Validation of the {args.get('role', 'service')} role's service declaration failed:\n"
+                               + "\n".join(errors)}
+            args = {**args, **{name: self._templar.template(args[name]) for name in _AFTER_SPEC if name in args}}
             problem = declaration_problem(args)
             if problem:
                 return {**result, "failed": True, "msg": problem}

@@ -4,7 +4,7 @@ changes, with a message naming the variable; nothing is created, no password is 
 from __future__ import annotations
 
 import pytest
-from conftest import case_id, refused
+from conftest import case_id, playbook, refused
 
 STACK = "pytest-badinput-data"
 
@@ -67,3 +67,29 @@ def test_workspace_rejects_bad_input(docker_client, extra, named):
 )
 def test_data_playbooks_reject_bad_input(docker_client, path, extra, named):
     refused(docker_client, path, STACK, extra, named)
+
+
+GUEST_ON = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.import_role:
+        name: samba
+        tasks_from: validate
+      vars:
+        samba_guest_ok: true
+        samba_bind_address: "{address}"
+"""
+
+
+@pytest.mark.parametrize(("address", "passes"), [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True),
+                                                 ("192.0.2.10", False), ("1270.0.0.1", False)])
+def test_a_guest_share_passes_the_checks_on_loopback_only(tmp_path, address, passes):
+    """The rule's regular expression is read as the template gives it (a backslash too many once
+    refused 127.0.0.1 or let 1270.0.0.1 through): checked on both sides."""
+    play = tmp_path / "guest.yml"
+    play.write_text(GUEST_ON.replace("{address}", address))
+    result = playbook("-i", "inventory/local", play)
+    assert (result.returncode == 0) == passes, result.output[-3000:]
+    if not passes:
+        assert "samba_guest_ok is true while samba_bind_address is " + address in result.output

@@ -137,6 +137,11 @@ def test_a_name_of_no_known_kind_is_a_programming_error():
         plumbing.service_checks(["redis_maxmemory"], ["0"])
     with pytest.raises(ValueError):
         plumbing.service_checks(["redis_port"], [])
+    # The imports skip the role's argument validation: the filter refuses what the spec refused.
+    with pytest.raises(ValueError, match="service_check_vars must be a list of variable names"):
+        plumbing.service_checks("redis_port", ["7777"])
+    with pytest.raises(ValueError, match="service_check_optional_ports must be a list"):
+        plumbing.service_checks(["redis_port"], [7777], None)
 
 
 @pytest.mark.parametrize("value", [0, 65534, 65535, -1, "x", True])
@@ -309,3 +314,26 @@ def test_networks_and_volumes_are_listed_by_name_and_remembered_when_made():
     assert now["networks"] == ["bridge", "devstack", "other"]
     assert now["volumes"] == ["devstack_data", "devstack_redis"]
     assert listing["volumes"] == ["devstack_data"]
+
+
+def test_rule_problems_say_every_failing_rule_in_order():
+    rules = [{"that": True, "msg": "a"}, {"that": [True, False], "msg": " b "}, {"that": False, "msg": "c"}, {"that": [], "msg": "d"}]
+    assert plumbing.service_rule_problems(rules) == ["b", "c"]
+    assert plumbing.service_rule_problems([]) == []
+
+
+def test_rule_problems_stop_at_a_rules_first_false_condition():
+    """As assert does: a later condition may rely on an earlier one, so it is not read."""
+
+    class Conditions(list):
+        def __iter__(self):
+            yield False
+            raise AssertionError("read past the first false condition")
+
+    assert plumbing.service_rule_problems([{"that": Conditions(), "msg": "x"}]) == ["x"]
+
+
+@pytest.mark.parametrize("rules", ["not a list", [{"that": "yes", "msg": "m"}], [{"that": [True, 1], "msg": "m"}]])
+def test_rule_problems_refuse_what_is_not_a_boolean(rules):
+    with pytest.raises(ValueError, match="service_check_rules"):
+        plumbing.service_rule_problems(rules)

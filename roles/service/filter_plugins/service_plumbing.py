@@ -66,6 +66,11 @@ def service_checks(names, values, optional=()):
     """The checks of service_problems from variable names and their values: the kind of each
     variable comes from its name's ending (_port, _bind_address, _image, _container_name,
     _container, _volume, _network, _uid, _gid, _dir, _path); a port named in `optional` may be 0."""
+    # The import says rolespec_validate: false (one task less a role): the types of the
+    # validate entry point's spec are checked here.
+    for what, given in (("service_check_vars", names), ("service_check_optional_ports", optional)):
+        if not isinstance(given, (list, tuple)) or not all(isinstance(n, str) for n in given):
+            raise ValueError(f"service_checks: {what} must be a list of variable names, got {given!r}")
     if len(names) != len(values):
         raise ValueError("service_checks: one value per name")
     checks = {"ports": {}, "optional_ports": {}, "addresses": {}, "names": {}, "images": {}, "ids": {}, "folders": {}}
@@ -79,6 +84,28 @@ def service_checks(names, values, optional=()):
         else:
             raise ValueError(f"service_checks: {name} ends in none of " + ", ".join(e for e, _ in _KINDS))
     return checks
+
+
+def service_rule_problems(rules):
+    """The messages of the caller's own checks (service_check_rules, each {that, msg}) that fail,
+    in their order: `that` is a boolean or a list of booleans, all of which must hold. The rules
+    are read one by one (Ansible templates each on access), so a message is only rendered for a
+    failing check."""
+    if not isinstance(rules, (list, tuple)):
+        raise ValueError(f"service_check_rules must be a list of {{that, msg}}, got {rules!r}")
+    problems = []
+    for rule in rules:
+        that = rule["that"]
+        # Read one by one, stopping at the first false one, as assert does: a later condition
+        # may rely on an earlier one (a split after a match).
+        for condition in that if isinstance(that, (list, tuple)) else [that]:
+            if not isinstance(condition, bool):
+                raise ValueError(f"service_check_rules: `that` must be true or false, got {condition!r} "
+                                 f"(for: {rule.get('msg', '')})")
+            if not condition:
+                problems.append(str(rule["msg"]).strip())
+                break
+    return problems
 
 
 def _is_port(value, allow_zero=False):
@@ -371,6 +398,7 @@ class FilterModule:
         return {
             "service_checks": service_checks,
             "service_problems": service_problems,
+            "service_rule_problems": service_rule_problems,
             "service_published_ports": service_published_ports,
             "service_mounts": service_mounts,
             "service_labels": service_labels,

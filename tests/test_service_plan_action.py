@@ -1,13 +1,17 @@
-"""Unit tests of roles/service/action_plugins/service_plan.py: the declaration check (its
-message names the role and the bad value) and the plan of one declaration against a listing.
+"""Unit tests of roles/service/action_plugins/service_plan.py (the declaration check: its
+message names the role and the bad value; the plan of one declaration against a listing) and
+service_validate.py (a role's argument spec applied in its first task).
 The action's listing call runs in every scenario and in tests/test_one_listing.py."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
+import jinja2
 import pytest
+import yaml
 from conftest import playbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,3 +112,66 @@ def test_a_malformed_declaration_is_named_by_the_spec_before_any_filter_runs(tmp
     assert "Validation of the demo role's service declaration failed" in result.output, result.output[-3000:]
     assert "service_state must be one of: started, present, absent, got: running" in result.output
     assert "service_ports" in result.output and "not iterable" not in result.output
+
+
+VALIDATE_SPEC = importlib.util.spec_from_file_location(
+    "service_validate", ROOT / "roles" / "service" / "action_plugins" / "service_validate.py")
+validate_action = importlib.util.module_from_spec(VALIDATE_SPEC)
+VALIDATE_SPEC.loader.exec_module(validate_action)
+IMPORTED_UNCHECKED = sorted({m for p in (ROOT / "playbooks").glob("*.yml")
+                             for m in re.findall(r"import_role: \{name: (\w+), rolespec_validate: false\}",
+                                                 p.read_text())})
+
+
+def test_every_role_the_playbooks_import_unchecked_checks_its_spec_in_its_first_task():
+    """The playbooks skip Ansible's prepended validation task for these roles: each must then
+    start with the service role's validate entry point, which applies the role's spec."""
+    assert len(IMPORTED_UNCHECKED) >= 9, IMPORTED_UNCHECKED
+    for role in IMPORTED_UNCHECKED:
+        main = yaml.safe_load((ROOT / "roles" / role / "tasks" / "main.yml").read_text())
+        assert main[0].get("ansible.builtin.import_tasks") == "validate.yml", role
+        first = yaml.safe_load((ROOT / "roles" / role / "tasks" / "validate.yml").read_text())[0]
+        include = first.get("ansible.builtin.import_role") or first.get("ansible.builtin.include_role")
+        assert include == {"name": "service", "tasks_from": "validate", "rolespec_validate": False}, role
+
+
+@pytest.mark.parametrize("role", IMPORTED_UNCHECKED)
+def test_a_roles_defaults_pass_its_spec_and_a_wrong_type_is_named(role):
+    # The values as the user leaves them; the ports moved by devstack_port_offset are
+    # templates, rendered first as Ansible does (the others stay strings, which their spec takes).
+    defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
+    defaults = {k: jinja2.Template(v).render() if isinstance(v, str) and "devstack_port_offset" in v else v
+                for k, v in defaults.items()}
+    name, errors = validate_action.caller_spec_problems(str(ROOT / "roles" / role), defaults, lambda v: v)
+    assert (name, errors) == (role, [])
+    spec = action.main_spec(ROOT / "roles" / role / "meta" / "argument_specs.yml")
+    typed = next(k for k, v in spec.items() if v.get("type") in ("int", "bool", "dict"))
+    _, errors = validate_action.caller_spec_problems(str(ROOT / "roles" / role), {**defaults, typed: ["x"]},
+                                                     lambda v: v)
+    assert len(errors) == 1 and typed in errors[0], errors
+
+
+BAD_TYPE = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.import_role: {name: redis, rolespec_validate: false}
+      vars:
+        redis_stop_timeout: [1]
+        redis_port: [2]
+        redis_maxmemory: "1 GB"
+"""
+
+
+def test_a_wrong_type_is_named_by_the_spec_before_the_roles_rules_run(tmp_path):
+    """End to end: the role's first task says the spec's message (both variables); the rules
+    (a malformed redis_maxmemory) are not read until the types hold, and nothing else runs."""
+    play = tmp_path / "bad.yml"
+    play.write_text(BAD_TYPE)
+    result = playbook("-i", "inventory/local", play)
+    assert result.returncode != 0, result.output
+    assert "Validation of arguments failed (the redis role's meta/argument_specs.yml" in result.output, \
+        result.output[-3000:]
+    assert "redis_stop_timeout" in result.output and "redis_port" in result.output
+    assert "redis_maxmemory must be a size" not in result.output
+    assert "ok=0" in result.output and "failed=1" in result.output

@@ -46,10 +46,15 @@ _AFTER_SPEC = frozenset(("declaration", "files"))
 _ARGUMENT_SPECS = Path(__file__).resolve().parent.parent / "meta" / "argument_specs.yml"
 
 
-def main_spec() -> dict:
-    """The options of the role's `main` entry point (meta/argument_specs.yml)."""
-    with _ARGUMENT_SPECS.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["argument_specs"]["main"]["options"]
+def main_spec(path: Path = _ARGUMENT_SPECS) -> dict:
+    """The options of a role's `main` entry point (its meta/argument_specs.yml; this role's by
+    default). {} when the role has no such file or entry point."""
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            specs = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    except FileNotFoundError:
+        return {}
+    return ((specs.get("argument_specs") or {}).get("main") or {}).get("options") or {}
 
 
 def spec_problems(values: dict, spec: dict) -> list[str]:

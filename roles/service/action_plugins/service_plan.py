@@ -91,20 +91,26 @@ def plan(args: dict, listing: dict) -> dict:
                                                    config_hash, bool(args.get("healthcheck")))}
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("container", "state", "image", "network", "stack", "role", "declaration", "files",
-                             "healthcheck", "log_max_size", "log_max_file", "listing", "host_info"))
+class AfterSpecAction(ActionBase):
+    """An action whose arguments named in AFTER_SPEC are templated in run(), after the argument
+    spec check, so that a malformed value is named by the spec rather than by a filter's error
+    (ansible-core 2.19's hook, as its own assert action uses it for `that`;
+    tests/test_service_plan_action.py runs it end to end)."""
+    AFTER_SPEC: frozenset[str] = frozenset()
 
     @classmethod
     def finalize_task_arg(cls, name, value, templar, context):
-        # `declaration` and `files` are built from the service_* values by the role's filters:
-        # they are templated in run(), after the argument spec check, so a malformed value is
-        # named by the spec rather than by a filter's error. (ansible-core 2.19's hook, as its
-        # own assert action uses it for `that`; tests/test_service_plan_action.py runs it.)
-        if name in _AFTER_SPEC:
+        if name in cls.AFTER_SPEC:
             return value
         return super().finalize_task_arg(name, value, templar, context)
+
+
+class ActionModule(AfterSpecAction):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("container", "state", "image", "network", "stack", "role", "declaration", "files",
+                             "healthcheck", "log_max_size", "log_max_file", "listing", "host_info"))
+    # Built from the service_* values by the role's filters.
+    AFTER_SPEC = _AFTER_SPEC
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)

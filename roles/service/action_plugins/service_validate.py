@@ -18,13 +18,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from ansible.plugins.action import ActionBase
-
 _SPEC = importlib.util.spec_from_file_location("service_plan", Path(__file__).resolve().parent / "service_plan.py")
 service_plan = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(service_plan)
 
-_AFTER_SPEC = frozenset(("problems",))
 
 
 def caller_spec_problems(role_path: str, task_vars: dict, template) -> tuple[str, list[str]]:
@@ -35,17 +32,12 @@ def caller_spec_problems(role_path: str, task_vars: dict, template) -> tuple[str
     return Path(role_path).name, service_plan.spec_problems(values, spec) if spec else []
 
 
-class ActionModule(ActionBase):
+class ActionModule(service_plan.AfterSpecAction):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("problems",))
-
-    @classmethod
-    def finalize_task_arg(cls, name, value, templar, context):
-        # The checks are templated in run(), after the argument spec: a value of the wrong type
-        # is named by the spec rather than by a filter's error.
-        if name in _AFTER_SPEC:
-            return value
-        return super().finalize_task_arg(name, value, templar, context)
+    # The checks: templated after the argument spec, so a value of the wrong type is named by
+    # the spec rather than by a filter's error.
+    AFTER_SPEC = frozenset(("problems",))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)

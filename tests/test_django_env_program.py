@@ -250,3 +250,33 @@ def test_migrate_leaves_a_database_that_is_not_the_stacks_alone_unless_asked(tmp
         prog.migrate(asked, {})
         assert calls[-1][1:] == ["migrate", "--noinput"] and asked.skipped == []
     assert len(calls) == 2
+
+
+def test_the_server_is_restarted_before_migrate_and_waited_for_after_it(tmp_path, monkeypatch):
+    """A change the server reads (the env file here) stops it before migrate, so that it starts
+    again while migrate runs; the answer on its port is waited for last. Without a change it
+    is not stopped."""
+    calls = []
+
+    def fake_sh(argv, cwd=None, env=None, stdin=None):
+        if argv[0] != "git":   # pkill, or manage.py's command
+            calls.append("pkill" if argv[0] == "pkill" else argv[1])
+        return subprocess.CompletedProcess(argv, 0, "No migrations to apply.\n", "")
+
+    monkeypatch.setattr(prog, "sh", fake_sh)
+    monkeypatch.setattr(prog, "translations", lambda run, env: calls.append("translations"))
+    monkeypatch.setattr(prog, "wait_server", lambda run: calls.append("wait"))
+    for name in ("sample_repository", "project", "virtualenv", "bashrc_line"):
+        monkeypatch.setattr(prog, name, lambda *args: None)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    user = type("User", (), {"pw_dir": str(tmp_path), "pw_name": "dev"})()
+    env_file = {"path": str(tmp_path / "state/env"), "mode": "0600", "restart": True, "content": "A=1\n"}
+    changed = run(tmp_path, venv=str(venv), migrate=True, files=[env_file], runserver=True)
+    prog.user_phase(changed, user)
+    assert calls == ["translations", "pkill", "migrate", "wait"]
+    assert "development server restarted" in changed.changed
+    calls.clear()
+    prog.user_phase(run(tmp_path, venv=str(venv), migrate=True, files=[env_file], runserver=True), user)
+    assert calls == ["translations", "migrate", "wait"]

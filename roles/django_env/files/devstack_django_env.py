@@ -507,19 +507,24 @@ def migrate(run: Run, env: dict[str, str]) -> None:
         stamp.unlink(missing_ok=True)
 
 
-def server(run: Run, user: str) -> None:
-    cfg = run.cfg
-    if run.check:
+def restart_server(run: Run, user: str) -> None:
+    """Stops the development server when something it reads changed: the runserver script
+    (templates/runserver.j2) starts it again at once when it finds restart-now. Called before
+    migrate, so that the server starts while migrate runs (both load Django: on two cores they
+    overlap); wait_server() then waits for its answer."""
+    if run.check or not run.restart:
         return
-    if run.restart:
-        # The runserver script (templates/runserver.j2) starts it again at once when it finds
-        # restart-now. The pattern is written so that it does not match this program's own
-        # command line (python3 -c).
-        write_file(Path(cfg["state_dir"]) / "restart-now", b"", 0o644, False)
-        done = sh(["pkill", "--euid", user, "--full", "manage[.]py runserver"])
-        if done.returncode == 0:
-            run.change("development server restarted")
-    if not cfg["runserver"]:
+    # The pattern is written so that it does not match this program's own command line
+    # (python3 -c).
+    write_file(Path(run.cfg["state_dir"]) / "restart-now", b"", 0o644, False)
+    done = sh(["pkill", "--euid", user, "--full", "manage[.]py runserver"])
+    if done.returncode == 0:
+        run.change("development server restarted")
+
+
+def wait_server(run: Run) -> None:
+    cfg = run.cfg
+    if run.check or not cfg["runserver"]:
         return
     url = f"http://127.0.0.1:{cfg['runserver_port']}/"
     deadline = time.monotonic() + cfg["runserver_timeout"]
@@ -550,10 +555,13 @@ def user_phase(run: Run, user: pwd.struct_passwd) -> None:
     virtualenv(run, env)
     files(run)
     bashrc_line(run, Path(user.pw_dir))
-    if Path(run.cfg["venv"], "bin", "python").exists():
+    venv = Path(run.cfg["venv"], "bin", "python").exists()
+    if venv:
         translations(run, env)
+    restart_server(run, user.pw_name)
+    if venv:
         migrate(run, env)
-    server(run, user.pw_name)
+    wait_server(run)
 
 
 def as_user(run: Run, user: pwd.struct_passwd) -> None:

@@ -58,8 +58,16 @@ def main_spec(path: Path = _ARGUMENT_SPECS) -> dict:
 
 
 def spec_problems(values: dict, spec: dict) -> list[str]:
-    """The argument spec's messages for the service_* values a role declared ([] when valid)."""
+    """The argument spec's messages for the values a role was given ([] when valid)."""
     return list(ArgumentSpecValidator(spec).validate(values, validate_role_argument_spec=True).error_messages)
+
+
+def vars_spec_problems(spec: dict, task_vars: dict, template) -> list[str]:
+    """spec_problems for the values task_vars holds of the spec's options, templated with
+    `template` (the action's templar), as Ansible's own validation task reads them."""
+    if not spec:
+        return []
+    return spec_problems(template({name: task_vars[name] for name in spec if name in task_vars}), spec)
 
 
 def declaration_problem(args: dict) -> str:
@@ -117,9 +125,7 @@ class ActionModule(AfterSpecAction):
         result["changed"] = False
         args = self._task.args
         if "container" in args:
-            spec = main_spec()
-            values = self._templar.template({name: task_vars[name] for name in spec if name in (task_vars or {})})
-            errors = spec_problems(values, spec)
+            errors = vars_spec_problems(main_spec(), task_vars or {}, self._templar.template)
             if errors:
                 return {**result, "failed": True, "argument_errors": errors,
                         "msg": f"Validation of the {args.get('role', 'service')} role's service declaration failed:\n"

@@ -23,13 +23,11 @@ service_plan = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(service_plan)
 
 
-
 def caller_spec_problems(role_path: str, task_vars: dict, template) -> tuple[str, list[str]]:
     """(the role's name, the argument spec's messages) for the role at role_path: its `main`
     options validated against the values task_vars holds (templated with `template`)."""
     spec = service_plan.main_spec(Path(role_path) / "meta" / "argument_specs.yml")
-    values = template({name: task_vars[name] for name in spec if name in task_vars})
-    return Path(role_path).name, service_plan.spec_problems(values, spec) if spec else []
+    return Path(role_path).name, service_plan.vars_spec_problems(spec, task_vars, template)
 
 
 class ActionModule(service_plan.AfterSpecAction):

@@ -26,7 +26,7 @@ WANTED = {
     "shell": "/bin/bash",
 }
 CURRENT = [
-    "marker", "/usr/sbin/dockerd",
+    "marker\t/etc/devstack/docker-engine", "engine\t/usr/sbin/dockerd",
     "stat\t/etc/docker\t755\troot\troot",
     f"stat\t/etc/docker/daemon.json\t644\troot\troot\t{SUM}",
     "stat\t/srv/devstack\t2775\troot\tdocker",
@@ -101,7 +101,7 @@ OURS = {"log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "
 
 def test_daemon_json_keys_someone_else_set_are_kept():
     theirs = {"data-root": "/srv/docker", "log-opts": {"labels": "team"}, "default-address-pools": [{"base": "10.9.0.0/16", "size": 24}]}
-    merged = probe.docker_host_daemon_config(["/usr/sbin/dockerd", daemon_line(json.dumps(theirs))], OURS)
+    merged = probe.docker_host_daemon_config(["engine\t/usr/sbin/dockerd", daemon_line(json.dumps(theirs))], OURS)
     assert merged["problem"] == ""
     assert merged["config"] == {
         "data-root": "/srv/docker", "default-address-pools": [{"base": "10.9.0.0/16", "size": 24}],
@@ -121,7 +121,7 @@ def test_no_daemon_json_is_ours_alone(lines):
     ({}, {"storage-driver": "overlay2"}),
 ])
 def test_moving_an_installed_engines_storage_needs_the_flag(theirs, options):
-    lines = ["/usr/sbin/dockerd", daemon_line(json.dumps(theirs))]
+    lines = ["engine\t/usr/sbin/dockerd", daemon_line(json.dumps(theirs))]
     refused = probe.docker_host_daemon_config(lines, {**OURS, **options})
     assert "docker_host_daemon_options sets" in refused["problem"]
     assert "docker_host_daemon_storage_change=true" in refused["problem"]
@@ -131,7 +131,7 @@ def test_moving_an_installed_engines_storage_needs_the_flag(theirs, options):
 
 
 def test_the_default_data_root_named_or_not_is_the_same():
-    lines = ["/usr/sbin/dockerd", daemon_line("{}")]
+    lines = ["engine\t/usr/sbin/dockerd", daemon_line("{}")]
     assert probe.docker_host_daemon_config(lines, {**OURS, "data-root": "/var/lib/docker"})["problem"] == ""
 
 
@@ -139,7 +139,7 @@ def test_the_default_data_root_named_or_not_is_the_same():
                                          ("\udcff", "not valid JSON")])
 def test_a_daemon_json_that_cannot_be_merged_is_never_replaced(text, words):
     line = daemon_line(text) if text != "\udcff" else "daemon\t/w=="
-    result = probe.docker_host_daemon_config(["/usr/sbin/dockerd", line], OURS)
+    result = probe.docker_host_daemon_config(["engine\t/usr/sbin/dockerd", line], OURS)
     assert words in result["problem"] and "never replaces it" in result["problem"]
 
 
@@ -152,3 +152,22 @@ def test_a_data_folder_someone_else_made_is_no_drift_whatever_its_mode():
     assert drift(drop=["stat\t/srv/devstack"], add=["stat\t/srv/devstack\tmissing"], wanted=wanted) == [
         "/srv/devstack is missing"]
     assert probe.docker_host_probe(["not-a-folder\t/srv/x"])["not_folders"] == ["/srv/x"]
+
+
+def test_the_probe_reads_the_marker_and_the_engines_found():
+    found = probe.docker_host_probe(CURRENT + ["engine\t/var/run/docker.sock"])
+    assert found["marker"] is True
+    assert found["engines"] == ["/usr/sbin/dockerd", "/var/run/docker.sock"]
+    assert probe.docker_host_probe(CURRENT[1:])["marker"] is False
+    assert probe.docker_host_probe([])["engines"] == []
+
+
+def test_a_terminals_line_ends_and_lines_not_the_probes_are_ignored():
+    """Over SSH with become, `raw` runs on a terminal: lines end in CR LF (splitlines leaves no
+    CR, a CR left at a line's end is dropped here) and a warning of sudo's or the shell's comes
+    in the same stream. It is neither an engine nor the marker."""
+    noisy = ["sudo: unable to resolve host sz-dev-01: Name or service not known\r"] + [line + "\r" for line in CURRENT]
+    assert probe.docker_host_probe(noisy) == probe.docker_host_probe(CURRENT)
+    assert probe.docker_host_drift(noisy, WANTED) == []
+    assert probe.docker_host_probe(["/usr/sbin/dockerd", "marker"])["engines"] == []
+    assert probe.docker_host_probe(["/usr/sbin/dockerd", "marker"])["marker"] is False

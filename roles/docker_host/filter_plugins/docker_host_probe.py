@@ -12,7 +12,11 @@ The probe prints tab-separated lines (tasks/detect.yml):
   firewall ok | firewall missing | firewall   (devstack-docker-user check; empty: not installed)
   created <folder>                    the folder is listed as made by this project
   not-a-folder <path>                 the data folder's path is a file or a symbolic link
-  <a path> (no tab)                   an engine found: the dockerd binary or the socket
+  marker <path>                       the role's marker file exists
+  engine <path>                       an engine found: the dockerd binary or the socket
+A line without a tab is not the probe's (the probe runs through `raw`: over SSH with a
+terminal, where a warning of sudo's or the shell's lands in the same stream) and is ignored;
+so is a carriage return at a line's end (the terminal's line ending).
 
 Unit tests: tests/test_docker_host_filters.py.
 """
@@ -31,13 +35,14 @@ STORAGE_KEYS = {"data-root": "/var/lib/docker", "storage-driver": None}
 
 def docker_host_probe(lines: list[str]) -> dict[str, Any]:
     """The probe's lines as {stat: {path: [mode, owner, group, sha256?] or None}, packages:
-    {name: status}, service: [active, enabled], group: [members], users: {name: shell}}."""
+    {name: status}, service: [active, enabled], group: [members], users: {name: shell},
+    marker: bool, engines: [path], ...}."""
     found: dict[str, Any] = {"stat": {}, "packages": {}, "service": [], "group": [], "users": {},
-                             "daemon": None, "firewall": "", "engines": [], "created": [], "not_folders": []}
+                             "daemon": None, "firewall": "", "marker": False, "engines": [], "created": [],
+                             "not_folders": []}
     for line in lines:
+        line = line.rstrip("\r")
         if "\t" not in line:
-            if line != "marker":
-                found["engines"].append(line)
             continue
         kind, _, rest = line.partition("\t")
         fields = rest.split("\t")
@@ -60,6 +65,10 @@ def docker_host_probe(lines: list[str]) -> dict[str, Any]:
             found["created"].append(rest)
         elif kind == "not-a-folder":
             found["not_folders"].append(rest)
+        elif kind == "marker":
+            found["marker"] = True
+        elif kind == "engine":
+            found["engines"].append(rest)
     return found
 
 

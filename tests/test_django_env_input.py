@@ -63,6 +63,8 @@ def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"django_env_data_dir": "data"}, "django_env_data_dir"),
         ({"django_env_runserver_address": "0.0.0.0:80000"}, "django_env_runserver_address"),
         ({"django_env_extra_env": {"BAD-NAME": "x"}}, "django_env_extra_env"),
+        # As `-e django_env_extra_env='{"A": "1"}'` gives it: a string, not a mapping.
+        ({"django_env_extra_env": '{"A": "1"}'}, "django_env_extra_env must be a dict, got a string"),
         ({"django_env_env_refs": {"CELERY_BROKER_URL": "redis_uri"}}, "django_env_env_refs.CELERY_BROKER_URL"),
         ({"django_env_env_refs": {"X": "database_url:analytics"}}, "django_env_env_refs.X"),
         ({"django_env_env_refs": {"DATABASE_URL": "redis_url"}}, "django_env_env_refs.DATABASE_URL"),

@@ -84,6 +84,18 @@ def test_the_declaration_is_validated_against_the_roles_argument_spec():
     assert "service_ports" in said
 
 
+@pytest.mark.parametrize(("name", "given"), [("service_env", '{"A": "1"}'), ("service_env", "A=1"),
+                                             ("service_volumes_from", "my-data,other")])
+def test_a_dict_or_list_given_as_a_string_is_named_without_its_value(name, given):
+    """The validator converts such a string in its own copy only: the role would read the string."""
+    spec = action.main_spec()
+    said = action.spec_problems({"service_container": "x", name: given}, spec)
+    assert said == [f"{name} must be a {spec[name]['type']}, got a string: `-e {name}=...` gives a string; give it as "
+                    f"JSON, -e '{{\"{name}\": ...}}', or in a vars file"]
+    assert given not in " ".join(said)
+    assert action.spec_problems({"service_container": "x", name: {} if spec[name]["type"] == "dict" else []}, spec) == []
+
+
 BAD_DECLARATION = """
 - hosts: localhost
   gather_facts: false
@@ -138,13 +150,18 @@ def test_every_role_the_playbooks_import_unchecked_checks_its_spec_in_its_first_
 @pytest.mark.parametrize("role", IMPORTED_UNCHECKED)
 def test_a_roles_defaults_pass_its_spec_and_a_wrong_type_is_named(role):
     # The values as the user leaves them; the ports moved by devstack_port_offset are
-    # templates, rendered first as Ansible does (the others stay strings, which their spec takes).
+    # templates, rendered first as Ansible does (the others stay strings, which their spec takes,
+    # except a list or dict built from other variables: Ansible renders it to one, stood in here
+    # by an empty one).
+    spec = action.main_spec(ROOT / "roles" / role / "meta" / "argument_specs.yml")
     defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
-    defaults = {k: jinja2.Template(v).render() if isinstance(v, str) and "devstack_port_offset" in v else v
+    empty = {"list": [], "dict": {}}
+    defaults = {k: jinja2.Template(v).render() if isinstance(v, str) and "devstack_port_offset" in v
+                else empty[spec[k]["type"]] if isinstance(v, str) and "{{" in v and spec.get(k, {}).get("type") in empty
+                else v
                 for k, v in defaults.items()}
     name, errors = validate_action.caller_spec_problems(str(ROOT / "roles" / role), defaults, lambda v: v)
     assert (name, errors) == (role, [])
-    spec = action.main_spec(ROOT / "roles" / role / "meta" / "argument_specs.yml")
     typed = next(k for k, v in spec.items() if v.get("type") in ("int", "bool", "dict"))
     _, errors = validate_action.caller_spec_problems(str(ROOT / "roles" / role), {**defaults, typed: ["x"]},
                                                      lambda v: v)

@@ -58,8 +58,17 @@ def main_spec(path: Path = _ARGUMENT_SPECS) -> dict:
 
 
 def spec_problems(values: dict, spec: dict) -> list[str]:
-    """The argument spec's messages for the values a role was given ([] when valid)."""
-    return list(ArgumentSpecValidator(spec).validate(values, validate_role_argument_spec=True).error_messages)
+    """The argument spec's messages for the values a role was given ([] when valid). A dict or
+    list option given as a string is named too: the validator accepts one it can convert
+    (JSON, k=v, a,b), but only in its own copy, so the role would read the string
+    (`-e name='{"A": "1"}'` gives a string). The value is not shown: it may hold a secret."""
+    problems = list(ArgumentSpecValidator(spec).validate(values, validate_role_argument_spec=True).error_messages)
+    for name, option in spec.items():
+        kind = option.get("type")
+        if kind in ("dict", "list") and isinstance(values.get(name), str) and not any(f"'{name}'" in p for p in problems):
+            problems.append(f"{name} must be a {kind}, got a string: `-e {name}=...` gives a string; give it as JSON, "
+                            f"-e '{{\"{name}\": ...}}', or in a vars file")
+    return problems
 
 
 def vars_spec_problems(spec: dict, task_vars: dict, template) -> list[str]:

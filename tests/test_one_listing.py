@@ -6,11 +6,13 @@ On this machine's engine, a stack of its own with Redis only, running a tag of i
 (devstack/redis:pytest-listing, built from the redis context with a build argument the test
 moves): a new image under that tag, built by the images stage of a run, re-creates the
 container in that same run, and a run with nothing to change asks the host no second time.
-Everything labelled with the test stack, and the test's own tag, is removed at the end."""
+Everything labelled with the test stack, its configuration folder and the test's own tag are
+removed at the end."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import docker
@@ -64,6 +66,8 @@ def listed_from(run: Run) -> str:
 
 def remove_everything(client: docker.DockerClient) -> None:
     remove_stack_objects(client, STACK)
+    # The stack's configuration folder on this machine (the redis role's config file).
+    shutil.rmtree(f"/etc/devstack/{STACK}", ignore_errors=True)
     try:
         client.images.remove(TAG, force=True)
     except docker.errors.ImageNotFound:

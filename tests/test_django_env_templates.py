@@ -25,8 +25,8 @@ PLAY = """
     django_env_state_dir: {state}
     django_env_venv: {state}/venv
     _django_env_project_dir: /data/sample
-    _django_env_database_url: "postgres://django:p%40ss@pg:5432/django"
-    _django_env_redis_url: "redis://:r@redis:6379/0"
+    _django_env_database_url: "postgres://django:p%40ss@pg:5432/django"  # pragma: allowlist secret
+    _django_env_redis_url: "redis://:r@redis:6379/0"  # pragma: allowlist secret
     django_env_email_host: mail
     django_env_email_port: 1025
     _django_env_secret_key_value: not-a-secret
@@ -35,7 +35,7 @@ PLAY = """
     django_env_settings_module: sample.settings
     django_env_pip_cache_dir: /home/dev/.cache/pip
     django_env_extra_env: {{A: "1", B: "two words"}}
-    _django_env_ref_values: {{C: "redis://:r@redis:6379/1"}}
+    _django_env_ref_values: {{C: "redis://:r@redis:6379/1"}}  # pragma: allowlist secret
     django_env_runserver: {runserver}
     django_env_runserver_address: "0.0.0.0:8000"
   tasks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -71,7 +72,9 @@ def stack_objects(client: docker.DockerClient, stack: str) -> list[str]:
 
 def remove_stack_objects(client: docker.DockerClient, stack: str) -> None:
     """Removes every container (running or not), volume and network labelled with this test
-    stack. Only for stacks a test created: the caller names its own."""
+    stack, and the stack's configuration folder on this machine (/etc/devstack/<stack>: the
+    service roles' files). Only for stacks a test created: the caller names its own."""
+    shutil.rmtree(f"/etc/devstack/{stack}", ignore_errors=True)
     label = {"label": f"org.devstack.stack={stack}"}
     for container in client.containers.list(all=True, filters=label):
         container.remove(force=True)

@@ -137,9 +137,7 @@ def remove_everything(client: docker.DockerClient) -> None:
         client.images.remove(RETAGGED)
     except docker.errors.ImageNotFound:
         pass
-    # The role's own folder, if any (the samba and workspace roles write none; teardown
-    # with purge removes it too).
-    os.system(f"rm -rf /etc/devstack/{STACK}")
+    # The stack's backups (remove_stack_objects removed its configuration folder).
     os.system(f"rm -rf /var/backups/devstack/{STACK}")
 
 

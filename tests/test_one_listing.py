@@ -12,7 +12,6 @@ removed at the end."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import docker
@@ -66,8 +65,6 @@ def listed_from(run: Run) -> str:
 
 def remove_everything(client: docker.DockerClient) -> None:
     remove_stack_objects(client, STACK)
-    # The stack's configuration folder on this machine (the redis role's config file).
-    shutil.rmtree(f"/etc/devstack/{STACK}", ignore_errors=True)
     try:
         client.images.remove(TAG, force=True)
     except docker.errors.ImageNotFound:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -52,7 +51,6 @@ def volumes(client: docker.DockerClient) -> set[str]:
 
 def remove_stack(client: docker.DockerClient) -> None:
     remove_stack_objects(client, STACK)
-    shutil.rmtree(f"/etc/devstack/{STACK}", ignore_errors=True)
 
 
 @pytest.fixture()

@@ -186,11 +186,21 @@ def test_a_listed_container_as_declared_is_current():
         ({"container": "devstack-redis", "config_hash": "other"}, "declaration changed"),
         ({"container": "devstack-redis", "image": "devstack/redis:8"}, "image changed"),
         ({"container": "my-data", "image": "devstack/samba:4.17", "config_hash": "h2"}, "not running (exited)"),
-        ({"container": "web", "image": "devstack/web", "config_hash": "h3"}, "not healthy (health: starting)"),
     ],
 )
 def test_any_difference_means_the_full_path(kwargs, reason):
     assert plan(**kwargs) == {"current": False, "reason": reason}
+
+
+def test_a_container_as_declared_that_docker_has_not_checked_yet_is_only_waited_for():
+    assert plan("web", image="devstack/web", config_hash="h3") == {
+        "current": False, "reason": "not healthy (health: starting)", "wait_only": True}
+    # Any other difference beside it still takes the full path.
+    assert "wait_only" not in plan("web", image="devstack/web", config_hash="other")
+    unhealthy = {**HOST_INFO, "containers": [{**c, "Status": "Up 1 minute (unhealthy)"} if c["Names"] == ["/web"] else c
+                                             for c in HOST_INFO["containers"]]}
+    assert plan("web", image="devstack/web", config_hash="h3", info=unhealthy) == {
+        "current": False, "reason": "not healthy (unhealthy)"}
 
 
 def test_a_newer_image_under_the_same_tag_is_a_difference():
@@ -216,8 +226,8 @@ def test_a_changed_container_is_remembered_as_it_is_now_and_a_removed_one_forgot
     assert now["containers"]["devstack-redis"] == {"id": "c9", "state": "running", "health": "starting",
                                                    "image_id": "sha256:r7", "labels": {"org.devstack.config-hash": "h9"},
                                                    "gateways": []}
-    assert plumbing.service_plan(now, "devstack-redis", "started", "devstack/redis:7", "h9", True)["reason"] == \
-        "not healthy (starting)"
+    assert plumbing.service_plan(now, "devstack-redis", "started", "devstack/redis:7", "h9", True) == \
+        {"current": False, "reason": "not healthy (starting)", "wait_only": True}
     gone = plumbing.service_remember(listing, "devstack-redis", {})
     assert plumbing.service_plan(gone, "devstack-redis", "started", "devstack/redis:7", "h1", True)["reason"] == "missing"
     assert "my-data" in gone["containers"] and "devstack-redis" in listing["containers"]

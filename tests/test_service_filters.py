@@ -195,8 +195,10 @@ def test_any_difference_means_the_full_path(kwargs, reason):
 def test_a_container_as_declared_that_docker_has_not_checked_yet_is_only_waited_for():
     assert plan("web", image="devstack/web", config_hash="h3") == {
         "current": False, "reason": "not healthy (health: starting)", "wait_only": True}
-    # Any other difference beside it still takes the full path.
+    # Any other difference beside it still takes the full path, and so does a container declared
+    # `present` (the full path does not wait for those).
     assert "wait_only" not in plan("web", image="devstack/web", config_hash="other")
+    assert "wait_only" not in plan("web", state="present", image="devstack/web", config_hash="h3")
     unhealthy = {**HOST_INFO, "containers": [{**c, "Status": "Up 1 minute (unhealthy)"} if c["Names"] == ["/web"] else c
                                              for c in HOST_INFO["containers"]]}
     assert plan("web", image="devstack/web", config_hash="h3", info=unhealthy) == {

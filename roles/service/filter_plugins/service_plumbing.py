@@ -311,8 +311,8 @@ def service_plan(listing, container, state, image="", config_hash="", healthchec
     the same config hash, running the image the tag names now, and healthy when it has a
     health check. Otherwise reason says the first difference found. wait_only (true only then):
     the container is as declared and running, and Docker has not run its health check yet
-    (health: starting, a container started moments ago): waiting for it to pass is all there
-    is to do, the same wait the full path ends with."""
+    (health: starting, a container started moments ago), and it is declared `started`: waiting
+    for it to pass is all there is to do, the same wait the full path ends with."""
     entry = ((listing or {}).get("containers") or {}).get(container)
     if state == "absent":
         return {"current": entry is None, "reason": "" if entry is None else "exists"}
@@ -327,7 +327,7 @@ def service_plan(listing, container, state, image="", config_hash="", healthchec
         return {"current": False, "reason": f"not running ({entry['state']})"}
     if healthcheck and entry["health"] != "healthy":
         plan = {"current": False, "reason": f"not healthy ({entry['health'] or 'no status'})"}
-        if entry["health"] in ("health: starting", "starting"):
+        if state == "started" and entry["health"] in ("health: starting", "starting"):
             plan["wait_only"] = True
         return plan
     return {"current": True, "reason": ""}

@@ -4,6 +4,7 @@ name and ports) that leave the engine and the images to the machine's own entry.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections import defaultdict
 
@@ -18,11 +19,49 @@ def hostvars(inventory: str) -> dict[str, dict]:
     return data["_meta"]["hostvars"]
 
 
-@pytest.mark.parametrize("inventory", ["inventory/local", "inventory/suzhou"])
-def test_inventory_has_docker_hosts(inventory):
-    result = run("ansible-inventory", "-i", inventory, "--graph", "docker_hosts")
+def graph(inventory: str, group: str) -> list[str]:
+    """The group's tree as `ansible-inventory --graph` draws it: one entry a line (`@group:`
+    or a host name), indented two spaces a level."""
+    result = run("ansible-inventory", "-i", inventory, "--graph", group)
     assert result.returncode == 0, result.output
-    assert "--" in result.output  # at least one host under docker_hosts
+    lines = result.output[result.output.index(f"@{group}:"):].splitlines()
+    return ["  " * line.count("|") + line.rpartition("|--")[2] for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize(
+    ("inventory", "tree"),
+    [
+        ("inventory/local", ["@docker_hosts:", "  localhost"]),
+        ("inventory/suzhou", ["@docker_hosts:", "  @suzhou:", "    sz-dev-01", "    sz-dev-02",
+                              "    sz-dev-02-alice", "    sz-dev-03"]),
+    ],
+)
+def test_inventory_has_docker_hosts(inventory, tree):
+    # setup.yml's plays target docker_hosts: the example's hosts are there, in their group.
+    assert graph(inventory, "docker_hosts") == tree
+
+
+def is_loopback(address: str) -> bool:
+    return ipaddress.ip_address(address).is_loopback
+
+
+def test_what_the_suzhou_example_publishes_on_the_lan_is_limited():
+    # A share published on a LAN address is open only to the listed clients (samba_hosts_allow,
+    # each entry an address or network), and a Django published there has DEBUG off: its debug
+    # page shows settings and environment to whoever reaches the port.
+    lan = {name: v for name, v in hostvars("inventory/suzhou").items()
+           if not is_loopback(v.get("samba_bind_address", "127.0.0.1"))
+           or not is_loopback(v.get("workspace_bind_address", "127.0.0.1"))}
+    assert lan, "the example shows a host publishing on its LAN address"
+    for name, variables in lan.items():
+        if not is_loopback(variables.get("samba_bind_address", "127.0.0.1")):
+            allowed = variables.get("samba_hosts_allow") or []
+            assert allowed, f"{name}: a share on the LAN without samba_hosts_allow"
+            for entry in allowed:
+                ipaddress.ip_network(entry, strict=False)
+        if not is_loopback(variables.get("workspace_bind_address", "127.0.0.1")):
+            debug = (variables.get("django_env_extra_env") or {}).get("DJANGO_DEBUG", "1")
+            assert str(debug) == "0", f"{name}: Django on the LAN with DJANGO_DEBUG {debug!r}"
 
 
 def test_suzhou_hosts_are_reached_as_docker_with_sudo():

@@ -47,3 +47,58 @@ def test_scenarios_publish_on_ports_of_their_own():
                         clashes.append(f"{value}: {seen[value]} and {where}")
                     seen[value] = where
     assert not clashes, "host ports set by two scenarios: " + "; ".join(clashes)
+
+
+STUB = """#!/usr/bin/env bash
+# Stand-in for {name}: logs its call, exits with the code the test set for it.
+echo "{name} $*" >> "$STUB_LOG"
+case "{name} $*" in
+  "pytest -m serial"*) exit "${{STUB_SERIAL_RC:-0}}" ;;
+  pytest*) exit "${{STUB_PARALLEL_RC:-0}}" ;;
+  python3*) exit "${{STUB_SECRETS_RC:-0}}" ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "parallel", "serial", "secrets", "expected"),
+    [
+        ([], 0, 0, 0, 0),
+        ([], 5, 0, 0, 5),    # a plain run whose parallel half collected nothing
+        ([], 0, 5, 0, 5),    # a plain run whose serial half collected nothing
+        ([], 5, 5, 0, 5),
+        ([], 1, 0, 0, 1),
+        ([], 0, 0, 1, 1),    # a secret found
+        (["-k", "redis"], 0, 5, 0, 0),   # filtered: a half may select nothing
+        (["-k", "redis"], 5, 0, 0, 0),
+        (["-k", "redis"], 5, 5, 0, 5),   # ... not both
+        (["-k", "redis"], 0, 1, 0, 1),
+    ],
+)
+def test_bin_test_exit_code(tmp_path, args, parallel, serial, secrets, expected):
+    """bin/test's verdict from its parts (pytest exits 5 when it collected no test), with
+    every command it runs replaced by a stub: only a run filtered by extra arguments may have
+    a half with no test; a plain run whose half collected nothing lost its tests somewhere."""
+    import os
+    import shutil
+    import subprocess
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy(ROOT / "bin" / "test", tmp_path / "bin" / "test")
+    stubs = {"bin/bootstrap": "bootstrap", **{f".venv/bin/{n}": n for n in
+                                             ("pytest", "ansible-playbook", "python3", "docker")}}
+    for path, name in stubs.items():
+        (tmp_path / path).write_text(STUB.format(name=name))
+        (tmp_path / path).chmod(0o755)
+    log = tmp_path / "calls.log"
+    env = {**os.environ, "STUB_LOG": str(log), "STUB_PARALLEL_RC": str(parallel),
+           "STUB_SERIAL_RC": str(serial), "STUB_SECRETS_RC": str(secrets)}
+    done = subprocess.run(["bash", tmp_path / "bin" / "test", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    calls = log.read_text().splitlines()
+    assert done.returncode == expected, (done.stdout, done.stderr, calls)
+    assert [c.split()[0] for c in calls if not c.startswith("docker")] == \
+        ["bootstrap", "ansible-playbook", "pytest", "pytest"] + (["python3"] if (parallel, serial) != (5, 5) else [])
+    if expected == 5:
+        assert "no test" in done.stderr, done.stderr

@@ -109,3 +109,30 @@ def test_resolving_a_bad_reference_fails_without_showing_a_value():
 def test_a_reference_without_a_value_fails():
     with pytest.raises(AnsibleFilterError, match="django_env_env_refs.X: redis_password has no value"):
         refs.django_env_refs({"X": "redis_password"}, {**VALUES, "redis_password": ""})
+
+
+# What the role writes itself, and the variable that sets each (vars/main.yml _django_env_own_env).
+OWN = {"DATABASE_URL": "django_env_database_url", "REDIS_URL": "django_env_redis_url",
+       "DJANGO_SECRET_KEY": "django_env_secret_key", "DJANGO_INTERNAL_IPS": ""}
+
+
+def test_extra_env_may_not_set_what_the_role_writes_and_names_the_variable_to_use():
+    """DATABASE_URL in django_env_extra_env would be exported after the stack's own and migrate
+    would run against it as if it were the stack's database (issue 30, item 1): refused."""
+    problems = refs.django_env_extra_env_problems(
+        {"DATABASE_URL": "postgres://team@db.example.cn/prod", "REDIS_URL": "redis://x", "SENTRY_DSN": "x"}, OWN)
+    assert problems == [
+        "django_env_extra_env.DATABASE_URL: DATABASE_URL is written by the role itself; set django_env_database_url "
+        "instead (a database that is not the stack's own is then migrated only with django_env_migrate_external)",
+        "django_env_extra_env.REDIS_URL: REDIS_URL is written by the role itself; set django_env_redis_url instead",
+    ]
+    assert "postgres://team" not in " ".join(problems)   # names only: the values may be secrets
+    assert refs.django_env_extra_env_problems({"DJANGO_INTERNAL_IPS": "10.0.0.1"}, OWN) == [
+        "django_env_extra_env.DJANGO_INTERNAL_IPS: DJANGO_INTERNAL_IPS is written by the role itself; "
+        "choose another name"]
+
+
+def test_extra_env_of_other_names_has_no_problem():
+    assert refs.django_env_extra_env_problems({"SENTRY_DSN": "x", "DEBUG": "1"}, OWN) == []
+    assert refs.django_env_extra_env_problems({}, OWN) == []
+    assert refs.django_env_extra_env_problems(None, OWN) == []

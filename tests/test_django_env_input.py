@@ -65,6 +65,13 @@ def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"django_env_extra_env": {"BAD-NAME": "x"}}, "django_env_extra_env"),
         # As `-e django_env_extra_env='{"A": "1"}'` gives it: a string, not a mapping.
         ({"django_env_extra_env": '{"A": "1"}'}, "django_env_extra_env must be a dict, got a string"),
+        # Issue 30 item 1: a variable the role writes (the stack's database, above all) is set by its own
+        # variable, never through django_env_extra_env (migrate would run against it as the stack's).
+        ({"django_env_extra_env": {"DATABASE_URL": "postgres://u:p@team-db.example.cn/prod"}},  # pragma: allowlist secret
+         "django_env_extra_env.DATABASE_URL: DATABASE_URL is written by the role itself; set django_env_database_url"),
+        ({"django_env_extra_env": {"DJANGO_SETTINGS_MODULE": "x.settings"}},
+         "django_env_extra_env.DJANGO_SETTINGS_MODULE: DJANGO_SETTINGS_MODULE is written by the role itself; "
+         "set django_env_settings_module"),
         ({"django_env_env_refs": {"CELERY_BROKER_URL": "redis_uri"}}, "django_env_env_refs.CELERY_BROKER_URL"),
         ({"django_env_env_refs": {"X": "database_url:analytics"}}, "django_env_env_refs.X"),
         ({"django_env_env_refs": {"DATABASE_URL": "redis_url"}}, "django_env_env_refs.DATABASE_URL"),

@@ -90,6 +90,25 @@ def django_env_ref_problems(refs: object, extra_env: object = None, databases: o
     return problems
 
 
+def django_env_extra_env_problems(extra_env: object, own: object) -> list[str]:
+    """What is wrong with django_env_extra_env's names: a variable the role writes itself
+    (own: {name: the role variable that sets it, '' for none}) is refused, naming the variable to set
+    instead; the env file would otherwise export the extra value after the role's, and
+    DATABASE_URL's would then be migrated as if it were the stack's database. Names only:
+    the values may be secrets."""
+    if not isinstance(extra_env, dict) or not isinstance(own, dict):
+        return []
+    problems = []
+    for key in sorted(k for k in extra_env if k in own):
+        problem = (f"django_env_extra_env.{key}: {key} is written by the role itself; "
+                   + (f"set {own[key]} instead" if own[key] else "choose another name"))
+        if key == "DATABASE_URL":
+            problem += (" (a database that is not the stack's own is then migrated only with "
+                        "django_env_migrate_external)")
+        problems.append(problem)
+    return problems
+
+
 def _with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return parts._replace(path="/" + database).geturl()
@@ -129,6 +148,7 @@ def django_env_refs(refs: object, values: dict[str, str]) -> dict[str, str]:
 class FilterModule:
     def filters(self):
         return {
+            "django_env_extra_env_problems": django_env_extra_env_problems,
             "django_env_ref_problems": django_env_ref_problems,
             "django_env_refs": django_env_refs,
         }

@@ -18,11 +18,59 @@ STACK = "pytest-badinput"
         ({"redis_bind_address": "localhost"}, "redis_bind_address"),
         ({"redis_password": "short"}, "redis_password"),  # pragma: allowlist secret
         ({"redis_restart_policy": "sometimes"}, "redis_restart_policy"),
+        ({"redis_config_dir": "/srv"}, "redis_config_dir"),
+        ({"redis_config_dir": "/etc/ssl"}, "redis_config_dir"),
     ],
     ids=case_id,
 )
 def test_redis_rejects_bad_input_before_changing_anything(docker_client, tmp_path, extra, named):
     refused(docker_client, "playbooks/redis.yml", STACK, extra, named, credentials=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"postgres_config_dir": "/home/alice"}, "postgres_config_dir"),
+        ({"postgres_config_dir": "etc/devstack/postgres"}, "postgres_config_dir"),
+    ],
+    ids=case_id,
+)
+def test_postgres_rejects_bad_input_before_changing_anything(docker_client, tmp_path, extra, named):
+    refused(docker_client, "playbooks/postgres.yml", STACK, extra, named, credentials=tmp_path)
+
+
+# The roles' own checks alone (nothing on the host is touched, whatever they say): the
+# configuration folders, which the service role makes root-only (0700), go through the same
+# folder check as every other folder variable.
+CONFIG_DIR_CHECK = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.import_role: {name: ROLE, tasks_from: validate}
+      vars: {VARIABLE: "VALUE"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "passes"),
+    [
+        ("redis_config_dir", "/srv", False),
+        ("redis_config_dir", "/etc", False),
+        ("redis_config_dir", "/var/lib", False),
+        ("redis_config_dir", "/etc/devstack/pytest/redis", True),
+        ("postgres_config_dir", "/srv", False),
+        ("postgres_config_dir", "/home/alice", False),
+        ("postgres_config_dir", "/etc/devstack/pytest/postgres", True),
+    ],
+)
+def test_config_dirs_go_through_the_folder_check(tmp_path, variable, value, passes):
+    play = tmp_path / "check.yml"
+    role = variable.split("_")[0]
+    play.write_text(CONFIG_DIR_CHECK.replace("ROLE", role).replace("VARIABLE", variable).replace("VALUE", value))
+    result = playbook("-i", "inventory/local", play)
+    assert (result.returncode == 0) == passes, result.output[-3000:]
+    if not passes:
+        assert f"{variable} must be a folder this project may own" in result.output, result.output[-3000:]
 
 
 @pytest.mark.parametrize(

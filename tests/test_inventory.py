@@ -9,7 +9,8 @@ import json
 from collections import defaultdict
 
 import pytest
-from conftest import run
+import yaml
+from conftest import ROOT, playbook, remove_stack_objects, run, stack_objects
 
 
 def hostvars(inventory: str) -> dict[str, dict]:
@@ -83,3 +84,35 @@ def test_entries_sharing_a_machine_are_separate_stacks():
         managing = [n for n, v in entries if v.get("docker_host_engine_mode", "auto") != "verify"]
         loading = [n for n, v in entries if v.get("images_catalog") != []]
         assert len(managing) == 1 and len(loading) == 1, entries  # one entry owns engine and images
+
+
+VAULT_EXAMPLE = ROOT / "inventory/suzhou/group_vars/suzhou/vault.yml.example"
+PLACEHOLDER_STACK = "pytest-placeholder"
+PLACEHOLDER_OFFSET = 27000  # ports 27445, 34777, 32432: should a run get past its checks
+
+
+@pytest.mark.parametrize(
+    ("play", "extra", "named"),
+    [
+        ("playbooks/redis.yml", lambda v: {"redis_password": v["vault_redis_password"]}, "redis_password"),
+        ("playbooks/postgres.yml", lambda v: {"postgres_password": v["vault_postgres_password"]}, "postgres_password"),
+        ("playbooks/samba.yml", lambda v: {"samba_users": [{"name": "dev", "password": v["vault_samba_dev_password"]}]},
+         "samba_users"),
+    ],
+    ids=["redis", "postgres", "samba"],
+)
+def test_the_vault_examples_placeholders_are_refused(docker_client, tmp_path, play, extra, named):
+    # vault.yml.example copied and encrypted without filling it in: each placeholder fails its
+    # role's password check, naming the variable, before anything is created or generated.
+    example = yaml.safe_load(VAULT_EXAMPLE.read_text())
+    variables = {"devstack_name": PLACEHOLDER_STACK, "devstack_port_offset": PLACEHOLDER_OFFSET,
+                 "devstack_credentials_dir": str(tmp_path), **extra(example)}
+    try:
+        result = playbook(play, "-e", json.dumps(variables))
+        assert result.returncode != 0, result.output[-3000:]
+        assert named in result.output and "placeholder" in result.output, result.output[-3000:]
+        assert result.recap()["localhost"]["changed"] == 0
+        assert stack_objects(docker_client, PLACEHOLDER_STACK) == []
+        assert list(tmp_path.iterdir()) == [], "no password may be generated before the input is valid"
+    finally:
+        remove_stack_objects(docker_client, PLACEHOLDER_STACK)

@@ -59,6 +59,9 @@ def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"django_env_locales": []}, "django_env_locales"),
         ({"django_env_repo_url": "not a url"}, "django_env_repo_url"),
         ({"django_env_repo_version": "main; rm -rf /"}, "django_env_repo_version"),
+        # Issue 30 item 11: an option is not a version (it became `git checkout -f`).
+        ({"django_env_repo_version": "-f"}, "django_env_repo_version '-f'"),
+        ({"django_env_repo_version": "--orphan=x"}, "django_env_repo_version '--orphan=x'"),
         ({"django_env_requirements_file": "../etc/passwd"}, "django_env_requirements_file"),
         ({"django_env_data_dir": "data"}, "django_env_data_dir"),
         ({"django_env_runserver_address": "0.0.0.0:80000"}, "django_env_runserver_address"),

@@ -118,6 +118,19 @@ def test_update_is_a_fast_forward_and_never_loses_a_local_commit(tmp_path, origi
     assert (work / "mine.txt").exists() and "mine" in git(work, "log", "--format=%s")
 
 
+@pytest.mark.parametrize("version", ["-f", "--orphan=x", "--detach"])
+def test_an_option_as_the_version_is_refused_before_git_runs(tmp_path, origin, version):
+    """The program does not depend on the role's check: an option-like version never reaches
+    git's argv (`git checkout --quiet -f --` checked out the default branch, forcibly)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    with pytest.raises(prog.Failure, match=f"django_env_repo_version '{version}' is not a branch, tag or commit"):
+        prog.checkout(run(tmp_path, repo_url=str(origin), repo_version=version), env)
+    assert not (tmp_path / "data/sample").exists()
+    prog.checkout(run(tmp_path, repo_url=str(origin)), env)   # a clone, then an update asked with an option
+    with pytest.raises(prog.Failure, match=f"django_env_repo_version '{version}'"):
+        prog.checkout(run(tmp_path, repo_url=str(origin), repo_version=version, repo_update=True), env)
+
+
 def test_a_folder_that_is_not_a_checkout_is_refused_not_overwritten(tmp_path, origin):
     project = tmp_path / "data/sample"
     project.mkdir(parents=True)

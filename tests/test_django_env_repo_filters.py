@@ -94,3 +94,19 @@ def test_an_ssh_url_without_a_pin_needs_accept_new_said_explicitly():
 ])
 def test_is_ssh_follows_gits_rule(url, ssh):
     assert repo.is_ssh(url) is ssh
+
+
+@pytest.mark.parametrize("version", ["main", "develop", "feature/login-page", "v1.2.0", "release_2024.1",
+                                     "0123abcd", "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f809"])
+def test_a_branch_tag_or_commit_is_a_good_version(version):
+    assert repo.django_env_repo_version_problem(version) == ""
+
+
+@pytest.mark.parametrize("version", ["-f", "--orphan=x", "-b", "--detach", "", "main; rm -rf /", "a b",
+                                     "/main", "main/", "feature//x", "a..b", ".hidden", "feature/.x",
+                                     "main.lock", "main.", "HEAD@{1}", "main^", "main~1", "a:b"])
+def test_an_option_or_a_name_git_refuses_is_named(version):
+    """`-f` became `git checkout -f` (issue 30, item 11): a leading '-' is refused, as are the
+    names git's check-ref-format refuses."""
+    problem = repo.django_env_repo_version_problem(version)
+    assert problem.startswith(f"django_env_repo_version '{version}'"), problem

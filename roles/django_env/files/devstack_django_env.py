@@ -286,11 +286,19 @@ def git(args: list[str], cwd: str, env: dict[str, str]) -> subprocess.CompletedP
     return sh(["git", *args], cwd=cwd, env=env)
 
 
+# A branch, tag or commit as git's argv takes it: never an option (a leading '-'), whatever
+# reached the program (the role checks it first, filter django_env_repo_version_problem).
+VERSION = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._/-]*$")
+
+
 def checkout(run: Run, git_env: dict[str, str]) -> None:
     cfg = run.cfg
     repo = cfg["repo_url"] or str(Path(cfg["state_dir"]) / "sample-src")
     dest = Path(cfg["project_dir"])
     version = cfg["repo_version"]
+    if not isinstance(version, str) or not VERSION.match(version) or ".." in version:
+        raise Failure(f"django_env_repo_version '{version}' is not a branch, tag or commit (git would read a "
+                      "leading '-' as an option); nothing was cloned or updated")
 
     def fail(detail: str) -> Failure:
         return Failure(

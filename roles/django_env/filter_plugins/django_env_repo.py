@@ -5,6 +5,8 @@
   else {'ssh': True, 'user', 'host', 'port', 'known_hosts': the lines pinning host_key for the
   host as ssh looks it up ('' when not pinned), 'policy'}; 'problem' is '' or what is wrong,
   naming the variable (validate.yml fails with it before anything changes).
+- django_env_repo_version_problem(version) -> '' or what is wrong with the branch, tag or
+  commit (an option-like '-f', a name git refuses), naming django_env_repo_version.
 
 An SSH URL is `ssh://user@host[:port]/path` or `user@host:path` (git's scp-like form);
 host_key is a public key (`ssh-ed25519 AAAA...`) or known_hosts/ssh-keyscan lines
@@ -107,6 +109,29 @@ def django_env_repo_ssh(url: str, host_key: str = "", policy: str = "pinned") ->
     return out
 
 
+_REF_CHARS = re.compile(r"^[A-Za-z0-9._/-]+$")
+
+
+def django_env_repo_version_problem(version: object) -> str:
+    """'' for a branch, tag or commit name the role passes to git, else what is wrong, naming
+    django_env_repo_version: a leading '-' would be read by git as an option (`-f` became
+    `git checkout -f`), and the names git's check-ref-format refuses are refused here too."""
+    text = version if isinstance(version, str) else ""
+    parts = text.split("/")
+    if not _REF_CHARS.match(text):
+        why = "only letters, digits and . _ / - are taken"
+    elif text.startswith("-"):
+        why = "it starts with '-', which git reads as an option"
+    elif "" in parts:
+        why = "it starts or ends with '/', or holds '//'"
+    elif ".." in text or text.endswith(".") or any(p.startswith(".") or p.endswith(".lock") for p in parts):
+        why = "git refuses a name with '..', a part starting with '.', or ending with '.' or '.lock'"
+    else:
+        return ""
+    return f"django_env_repo_version '{version}' is not a branch, tag or commit: {why}"
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"django_env_repo_ssh": django_env_repo_ssh}
+        return {"django_env_repo_ssh": django_env_repo_ssh,
+                "django_env_repo_version_problem": django_env_repo_version_problem}

@@ -1,5 +1,9 @@
-"""docker_host rejects bad input before changing anything, and on this machine (an engine
-started outside the role: no marker file) it only verifies and reports."""
+"""docker_host rejects bad input before changing anything, and an engine started outside the
+role (no marker file) is only verified and reported.
+
+Each run names a marker file of the test's own (docker_host_marker_file, in a temporary folder,
+absent): whether this machine's own marker exists (its engine adopted by the role) changes
+nothing here, and no run can reconfigure this machine's engine."""
 
 from __future__ import annotations
 
@@ -10,12 +14,17 @@ from pathlib import Path
 import pytest
 from conftest import playbook
 
-MARKER = Path("/etc/devstack/docker_host.managed")
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 
 
 def fingerprint() -> str:
     return hashlib.sha256(DAEMON_JSON.read_bytes()).hexdigest() if DAEMON_JSON.exists() else "absent"
+
+
+@pytest.fixture()
+def marker(tmp_path) -> Path:
+    """The marker file the role is told to look for: the test's own, absent."""
+    return tmp_path / "devstack" / "docker_host.managed"
 
 
 @pytest.mark.parametrize(
@@ -38,24 +47,22 @@ def fingerprint() -> str:
          "log-files", "user-name", "engine-mode", "engine-source", "relative-data-dir", "home-as-data-dir",
          "etc-as-data-dir"],
 )
-def test_docker_host_rejects_bad_input_before_changing_anything(extra, named):
+def test_docker_host_rejects_bad_input_before_changing_anything(marker, extra, named):
     before = fingerprint()
     # Never with docker_host_engine_mode=manage here: this machine's engine is not the role's.
-    result = playbook("playbooks/docker_host.yml", "-e", json.dumps(extra))
+    result = playbook("playbooks/docker_host.yml", "-e", json.dumps({"docker_host_marker_file": str(marker), **extra}))
     assert result.returncode != 0
     assert named in result.output
     assert result.recap()["localhost"]["changed"] == 0
     assert fingerprint() == before
-    assert not MARKER.exists()
+    assert not marker.parent.exists()
 
 
-def test_engine_not_installed_by_the_role_is_only_verified():
-    if MARKER.exists():
-        pytest.skip(f"{MARKER} exists: this machine's engine was adopted by the role")
+def test_engine_not_installed_by_the_role_is_only_verified(marker):
     before = fingerprint()
-    result = playbook("playbooks/docker_host.yml")
+    result = playbook("playbooks/docker_host.yml", "-e", f"docker_host_marker_file={marker}")
     assert result.returncode == 0, result.output[-3000:]
     assert result.recap()["localhost"]["changed"] == 0
-    assert "NOT installed by this role" in result.output
+    assert f"NOT installed by this role (no {marker}" in result.output, result.output[-3000:]
     assert fingerprint() == before
-    assert not MARKER.exists()
+    assert not marker.parent.exists()

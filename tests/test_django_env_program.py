@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
+import pwd
 import subprocess
 from pathlib import Path
 
@@ -138,6 +140,53 @@ def test_a_folder_that_is_not_a_checkout_is_refused_not_overwritten(tmp_path, or
     with pytest.raises(prog.Failure, match="is not a git checkout"):
         prog.checkout(run(tmp_path, repo_url=str(origin)), {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert (project / "notes.txt").read_text() == "mine\n"
+
+
+def _planted(tmp_path: Path) -> tuple[Path, "prog.Run"]:
+    """A root-only folder (as /etc or /root is) and a run of the root phase for the user nobody."""
+    target = tmp_path / "root-only"
+    target.mkdir()
+    os.chmod(target, 0o700)
+    return target, run(tmp_path, os_packages=[], ca_certificates=[])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the root phase's chown needs root")
+@pytest.mark.parametrize("where", ["leaf", "parent"])
+def test_the_root_phase_follows_no_symlink_the_user_planted(tmp_path, where):
+    """The user owns <state>: a symlink planted there (bin -> /etc, or the state folder itself)
+    must not make the root phase chown/chmod its target to the user (issue 30, item 13)."""
+    nobody = pwd.getpwnam("nobody")
+    target, r = _planted(tmp_path)
+    state = tmp_path / "state"
+    if where == "leaf":
+        state.mkdir()
+        os.chown(state, nobody.pw_uid, nobody.pw_gid)
+        (state / "bin").symlink_to(target)
+        link = state / "bin"
+    else:
+        state.symlink_to(target)
+        link = state
+    r.cfg["user_dirs"] = [str(state), str(state / "bin")] if where == "leaf" else [str(state / "bin")]
+    with pytest.raises(prog.Failure, match=f"{link} is a symbolic link"):
+        prog.root_phase(r, nobody)
+    info = target.stat()
+    assert (info.st_uid, info.st_mode & 0o7777) == (0, 0o700)
+    assert list(target.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the root phase's chown needs root")
+def test_the_root_phase_makes_and_owns_the_users_folders(tmp_path):
+    nobody = pwd.getpwnam("nobody")
+    state = tmp_path / "state"
+    r = run(tmp_path, os_packages=[], ca_certificates=[], user_dirs=[str(state), str(state / "bin")])
+    prog.root_phase(r, nobody)
+    for folder in (state, state / "bin"):
+        info = folder.stat()
+        assert (info.st_uid, info.st_gid, info.st_mode & 0o7777) == (nobody.pw_uid, nobody.pw_gid, 0o755)
+    assert r.changed == [f"folder {state}", f"folder {state / 'bin'}"]
+    again = run(tmp_path, os_packages=[], ca_certificates=[], user_dirs=[str(state), str(state / "bin")])
+    prog.root_phase(again, nobody)
+    assert again.changed == []
 
 
 def test_missing_requirements_name_the_variable(tmp_path):

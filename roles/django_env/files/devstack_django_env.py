@@ -140,19 +140,46 @@ def root_phase(run: Run, user: pwd.struct_passwd) -> None:
 
     # Named volumes start owned by root: the role's folders belong to the user.
     for folder in cfg["user_dirs"]:
-        path = Path(folder)
-        if not path.is_dir():
-            run.change(f"folder {path}")
-            if run.check:
-                continue
-            path.mkdir(parents=True)
-        info = path.stat()
+        own_folder(run, Path(folder), user)
+
+
+def own_folder(run: Run, path: Path, user: pwd.struct_passwd) -> None:
+    """Makes `path` a folder of the user's, 0755, as root without following a symbolic link:
+    the user owns <state> and could plant one there (bin -> /etc) to have root chown its
+    target. Each part of the path is opened with O_NOFOLLOW from its parent's descriptor
+    (a link swapped in meanwhile is not followed either), missing parts are made the same
+    way, and the owner and mode are set on the opened descriptor."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        here = Path("/")
+        for name in path.parts[1:]:
+            here = here / name
+            try:
+                child = os.open(name, flags, dir_fd=fd)
+            except FileNotFoundError:
+                if f"folder {path}" not in run.changed:
+                    run.change(f"folder {path}")
+                if run.check:
+                    return
+                os.mkdir(name, 0o755, dir_fd=fd)
+                child = os.open(name, flags, dir_fd=fd)
+            except OSError as error:   # ELOOP: a symbolic link; ENOTDIR: a file
+                kind = "a symbolic link" if os.path.islink(here) else "not a folder"
+                raise Failure(f"django_env_state_dir / django_env_pip_cache_dir: {here} is {kind}, which the role's "
+                              f"root steps do not follow or replace ({error.strerror}); remove it, or set the "
+                              "variable to a folder of the user's") from None
+            os.close(fd)
+            fd = child
+        info = os.fstat(fd)
         if (info.st_uid, info.st_gid, info.st_mode & 0o7777) != (user.pw_uid, user.pw_gid, 0o755):
             if f"folder {path}" not in run.changed:
                 run.change(f"folder {path}")
             if not run.check:
-                os.chown(path, user.pw_uid, user.pw_gid)
-                os.chmod(path, 0o755)
+                os.fchown(fd, user.pw_uid, user.pw_gid)
+                os.fchmod(fd, 0o755)
+    finally:
+        os.close(fd)
 
 
 # --- as the user ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Static checks: lint and syntax of everything Ansible will read."""
 
+import re
+
 import pytest
 from conftest import ROOT, run
 
@@ -102,3 +104,27 @@ def test_bin_test_exit_code(tmp_path, args, parallel, serial, secrets, expected)
         ["bootstrap", "ansible-playbook", "pytest", "pytest"] + (["python3"] if (parallel, serial) != (5, 5) else [])
     if expected == 5:
         assert "no test" in done.stderr, done.stderr
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped,
+    spaces as hyphens."""
+    return {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+            for line in markdown.splitlines() if re.match(r"#{1,6} ", line)}
+
+
+def test_links_between_the_docs_reach_their_file_and_heading():
+    # README.md and docs/*.md send readers to each other's sections (README's shared-host
+    # paragraph to docs/hosts.md's "what is shared"): a renamed file or heading breaks them.
+    broken = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            path, _, anchor = target.partition("#")
+            file = (doc.parent / path).resolve() if path else doc
+            if not file.exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target} (no such file)")
+            elif anchor and anchor not in heading_anchors(file.read_text()):
+                broken.append(f"{doc.relative_to(ROOT)}: {target} (no such heading)")
+    assert broken == []

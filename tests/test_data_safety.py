@@ -42,6 +42,9 @@ RETAGGED = "devstack/samba:pytest-datasafety"
 CLIENT_IMAGE = "devstack/molecule-host:bookworm"
 BASE_IMAGE = "devstack/base:bookworm"
 LABELS = {"org.devstack.project": "devstack", "org.devstack.stack": STACK, "org.devstack.role": "pytest"}
+# The label of the previous content a forced restore keeps: the project's, naming the stack, but
+# not org.devstack.stack, which a purge selects.
+KEPT_LABEL = f"org.devstack.kept-from-stack={STACK}"
 
 # Prints {path: [sha256, uid, gid]} for every regular file under the folder given.
 HASH_SCRIPT = """
@@ -100,7 +103,8 @@ class Stack:
     def volume_files(self, volume: str = VOLUME) -> dict[str, list]:
         # Never let `docker run -v` create a missing volume: a lost volume must fail here.
         labels = self.client.volumes.get(volume).attrs["Labels"] or {}
-        assert labels.get("org.devstack.stack") == STACK, f"{volume} is not labelled with the stack: {labels}"
+        assert STACK in (labels.get("org.devstack.stack"), labels.get("org.devstack.kept-from-stack")), \
+            f"{volume} is not labelled with the stack: {labels}"
         output = self.client.containers.run(
             BASE_IMAGE, ["python3", "-c", HASH_SCRIPT, "/v"], network_mode="none", remove=True, labels=LABELS,
             volumes={volume: {"bind": "/v", "mode": "ro"}},
@@ -127,6 +131,9 @@ class Stack:
 
 def remove_everything(client: docker.DockerClient) -> None:
     remove_stack_objects(client, STACK)
+    # The previous contents forced restores kept (a purge leaves them).
+    for volume in client.volumes.list(filters={"label": KEPT_LABEL}):
+        volume.remove(force=True)
     # By name too: a volume made without labels (by a failed run) must not survive either.
     for name in (VOLUME, RESTORED, FROM_FULL, f"{STACK}_data_damaged"):
         try:
@@ -357,6 +364,9 @@ def test_forced_restore_keeps_the_previous_content(stack: Stack, written: Hashes
     assert restore_leftovers(stack, RESTORED) == [kept[0]], "the temporary volume must be removed"
     labels = stack.client.volumes.get(kept[0]).attrs["Labels"]
     assert labels["org.devstack.before-restore-of"] == RESTORED
+    # Recognisably the project's and the stack's, but not selected by a purge (org.devstack.stack).
+    assert labels["org.devstack.project"] == "devstack" and labels["org.devstack.kept-from-stack"] == STACK
+    assert "org.devstack.stack" not in labels, f"a purge would delete the only copy of the previous content: {labels}"
     # The previous content, owners included, is in the kept volume; the backup's in the target.
     assert stack.volume_files(kept[0]) == altered
     assert stack.volume_hashes(RESTORED) == written
@@ -406,7 +416,7 @@ def test_a_full_disk_fails_the_backup_and_keeps_the_earlier_one(stack: Stack, wr
     assert stack.volume_hashes() == written
 
 
-def test_purge_needs_the_stack_name(stack: Stack, written: Hashes):
+def test_purge_needs_the_stack_name(stack: Stack, written: Hashes, altered: dict[str, list]):
     result = stack.play("playbooks/teardown.yml", purge=True)
     assert result.returncode != 0
     assert "purge_confirm" in result.output
@@ -415,9 +425,18 @@ def test_purge_needs_the_stack_name(stack: Stack, written: Hashes):
     assert result.returncode != 0
     assert stack.volume_hashes() == written, "a refused purge must leave the data alone"
 
+    kept = restore_leftovers(stack, RESTORED)
+    assert len(kept) == 1 and kept[0].startswith(f"{RESTORED}-before-restore-"), \
+        f"needs the volume test_forced_restore_keeps_the_previous_content kept: {kept}"
     result = stack.play("playbooks/teardown.yml", purge=True, purge_confirm=STACK)
     assert result.returncode == 0, result.output[-3000:]
     label = {"label": f"org.devstack.stack={STACK}"}
     assert stack.client.volumes.list(filters=label) == []
-    assert [v.name for v in stack.client.volumes.list() if v.name.startswith(STACK)] == []
     assert [c.name for c in stack.client.containers.list(all=True, filters=label)] == []
+    # The previous content a forced restore kept is the only copy of it: a purge leaves it, says
+    # so, and says how to remove it.
+    assert [v.name for v in stack.client.volumes.list() if v.name.startswith(STACK)] == kept
+    assert stack.volume_files(kept[0]) == altered
+    assert f"docker volume rm {kept[0]}" in said(result), result.output[-3000:]
+    stack.client.volumes.get(kept[0]).remove()
+    assert [v.name for v in stack.client.volumes.list() if v.name.startswith(STACK)] == []

@@ -65,6 +65,8 @@ def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"django_env_requirements_file": "../etc/passwd"}, "django_env_requirements_file"),
         ({"django_env_data_dir": "data"}, "django_env_data_dir"),
         ({"django_env_runserver_address": "0.0.0.0:80000"}, "django_env_runserver_address"),
+        ({"django_env_step_timeout": 0}, "django_env_step_timeout (0) must be from 10 to 86400"),
+        ({"django_env_step_timeout": "forever"}, "django_env_step_timeout"),
         ({"django_env_extra_env": {"BAD-NAME": "x"}}, "django_env_extra_env"),
         # As `-e django_env_extra_env='{"A": "1"}'` gives it: a string, not a mapping.
         ({"django_env_extra_env": '{"A": "1"}'}, "django_env_extra_env must be a dict, got a string"),

@@ -9,6 +9,7 @@ import json
 import os
 import pwd
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -342,3 +343,42 @@ def test_the_server_is_restarted_before_migrate_and_waited_for_after_it(tmp_path
     calls.clear()
     prog.user_phase(run(tmp_path, venv=str(venv), migrate=True, files=[env_file], runserver=True), user)
     assert calls == ["translations", "migrate", "wait"]
+
+
+def test_a_step_that_does_not_finish_is_stopped_and_named(tmp_path, monkeypatch):
+    """Every command the program runs (git, pip, apt ...) has a bounded time, django_env_step_timeout
+    (issue 30, item 4): the command and what it started are killed, and the failure names the
+    step and the variable."""
+    monkeypatch.setattr(prog, "STEP_TIMEOUT", 1)
+    pid_file = tmp_path / "pid"
+    started = time.monotonic()
+    with pytest.raises(prog.Failure) as failure:
+        prog.sh(["bash", "-c", f"sleep 60 & echo $! > {pid_file}; wait"])
+    assert time.monotonic() - started < 10
+    assert str(failure.value).startswith("django_env_step_timeout: `bash` did not finish within 1 s")
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{grandchild}").exists() and Path(f"/proc/{grandchild}/stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the step's own child (sleep 60) still runs"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("argv", "step"), [
+    (["git", "clone", "--quiet", "--", "https://h/x.git", "/data/x"], "git clone"),
+    (["git", "-C", "/data/x", "rev-parse", "HEAD"], "git rev-parse"),
+    (["/home/dev/.devstack/venv/bin/pip", "install", "--requirement", "r.txt"], "pip install"),
+    (["apt-get", "install", "-y", "gettext"], "apt-get install"),
+    (["/home/dev/.devstack/bin/manage", "migrate", "--noinput"], "manage migrate"),
+])
+def test_a_step_is_named_by_its_command_and_subcommand_only(argv, step):
+    assert prog.step_name(argv) == step
+
+
+def test_the_step_timeout_comes_from_the_configuration(monkeypatch, capsys):
+    monkeypatch.setattr(prog, "STEP_TIMEOUT", None)
+    monkeypatch.setattr(prog.sys, "stdin", __import__("io").StringIO(json.dumps(
+        {"user": "no-such-user-here", "step_timeout": 7})))
+    prog.main()
+    assert prog.STEP_TIMEOUT == 7
+    assert "django_env_user no-such-user-here does not exist" in json.loads(capsys.readouterr().out)["msg"]
+

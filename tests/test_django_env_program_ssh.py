@@ -111,3 +111,13 @@ def test_a_clone_that_worked_installs_them(tmp_path, origin):
 def test_an_ssh_failure_names_what_to_look_at(stderr, named):
     hint = prog.ssh_hint(stderr)
     assert (named in hint) if named else hint == ""
+
+
+@pytest.mark.parametrize("key", [KEY, ""])
+def test_gits_ssh_gives_up_on_a_server_that_does_not_answer(tmp_path, key):
+    """A git server that does not answer, or stops answering, ends the step (issue 30, item 4):
+    ssh's ConnectTimeout and ServerAlive options, with and without a deploy key and pin."""
+    for command in (prog.git_ssh_command(run(tmp_path, key=key, known_hosts=PIN), tmp_path / "s"), prog.SSH_DEFAULT):
+        opts = options(command)
+        assert int(opts["ConnectTimeout"]) <= 60, command
+        assert int(opts["ServerAliveInterval"]) * int(opts["ServerAliveCountMax"]) <= 120, command

@@ -34,6 +34,7 @@ import pwd
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,10 +71,45 @@ class Run:
         self.restart = self.restart or restart
 
 
+# Seconds any one command (git, pip, apt, makemessages, migrate ...) may take: the
+# configuration's step_timeout (django_env_step_timeout), set by main(). A command still
+# running then is killed with everything it started, and the run fails naming the step.
+STEP_TIMEOUT: float | None = None
+
+
+def step_name(argv: list[str]) -> str:
+    """The command and its subcommand (`git clone`, `pip install`), never its arguments: a
+    failure message must not carry a URL or an index with a password."""
+    words = [os.path.basename(argv[0])]
+    skip = False
+    for arg in argv[1:]:
+        if skip or arg in ("-C", "-c"):
+            skip = not skip
+            continue
+        if not arg.startswith("-"):
+            words.append(os.path.basename(arg))
+            break
+    return " ".join(words)
+
+
 def sh(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None,
        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, cwd=cwd, env=env, input=stdin, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    # A session of its own: on timeout the whole process group goes (git's ssh, pip's builds).
+    with subprocess.Popen(argv, cwd=cwd, env=env, text=True, start_new_session=True,
+                          stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            out, err = proc.communicate(stdin, timeout=STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.communicate()
+            raise Failure(f"django_env_step_timeout: `{step_name(argv)}` did not finish within {STEP_TIMEOUT:g} s "
+                          "and was stopped (a server that does not answer? a longer first install needs a larger "
+                          "django_env_step_timeout)") from None
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def tail(text: str, lines: int = 12) -> str:
@@ -226,7 +262,11 @@ def sample_repository(run: Run, git_env: dict[str, str]) -> None:
 
 # Git over SSH: the deploy key and the pinned host key live in <state_dir>/ssh (0700, files
 # 0600, the user's), the only identity and the only known key git's ssh uses for the project.
-SSH_DEFAULT = "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
+# A server that does not answer (ConnectTimeout) or stops answering (ServerAlive: 4 probes 15 s
+# apart) ends git's ssh within a minute, well inside django_env_step_timeout.
+SSH_TIMEOUTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]
+SSH_DEFAULT = " ".join(["ssh", "-o", "BatchMode=yes", *SSH_TIMEOUTS, "-o", "StrictHostKeyChecking=accept-new"])
+
 
 
 def ssh_files(run: Run) -> list[tuple[Path, bytes | None]]:
@@ -272,7 +312,7 @@ def git_ssh_command(run: Run, scratch: Path) -> str:
         known.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     elif "known_hosts" not in used and not known.parent.is_dir():
         known = scratch / "known_hosts"
-    argv = ["ssh", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={known}",
+    argv = ["ssh", "-o", "BatchMode=yes", *SSH_TIMEOUTS, "-o", f"UserKnownHostsFile={known}",
             "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "StrictHostKeyChecking=" + ("yes" if ssh.get("known_hosts") else "accept-new")]
     if "deploy_key" in used:
@@ -580,7 +620,9 @@ def wait_server(run: Run) -> None:
 def user_phase(run: Run, user: pwd.struct_passwd) -> None:
     env = {"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name, "LANG": "C.UTF-8",
            "PATH": "/usr/local/bin:/usr/bin:/bin"}
-    git_env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": SSH_DEFAULT}
+    # Over http(s) git gives up on a transfer slower than 1 kB/s for 60 s.
+    git_env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": SSH_DEFAULT,
+               "GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "60"}
     if not run.cfg["repo_url"]:
         sample_repository(run, git_env)
     project(run, git_env)
@@ -635,7 +677,9 @@ def as_user(run: Run, user: pwd.struct_passwd) -> None:
 
 
 def main() -> None:
+    global STEP_TIMEOUT
     cfg = json.load(sys.stdin)
+    STEP_TIMEOUT = cfg["step_timeout"]
     run = Run(cfg)
     report: dict[str, Any] = {"failed": False, "msg": ""}
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -50,8 +51,18 @@ def test_file_written_over_smb_is_in_the_work_container(host, generated_secret):
     assert seen["stdout"].splitlines() == ["1000:1000", "from windows"]
 
 
-def test_guest_is_refused_on_the_share(host):
-    assert host.run("smbclient //127.0.0.1/data -p 17445 -N -c ls").rc != 0
+def test_guest_is_refused_on_the_share_where_dev_is_served(host, generated_secret):
+    # The same client, address and port serve dev and refuse a guest (no user and no password,
+    # or the user guest with none) with smbd's own answer: a wrong port, a missing smbclient or
+    # a share that is down fail here instead of passing as a refusal.
+    password = generated_secret("samba_dev_password")
+    served = host.run(f"smbclient //127.0.0.1/data -p 17445 -U 'dev%{password}' -m SMB3 -c ls")
+    assert served.rc == 0, served.stdout + served.stderr
+    for login in ("-N", "-U 'guest%'"):
+        refused = host.run(f"smbclient //127.0.0.1/data -p 17445 {login} -m SMB3 -c ls")
+        output = refused.stdout + refused.stderr
+        assert refused.rc != 0, login
+        assert re.search(r"NT_STATUS_(ACCESS_DENIED|LOGON_FAILURE)", output), f"{login}: {output}"
 
 
 def test_redis_needs_its_password(host, generated_secret):

@@ -97,7 +97,7 @@ def test_is_ssh_follows_gits_rule(url, ssh):
 
 
 @pytest.mark.parametrize("version", ["main", "develop", "feature/login-page", "v1.2.0", "release_2024.1",
-                                     "0123abcd", "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f809"])
+                                     "0123abcd", "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f809"])  # pragma: allowlist secret
 def test_a_branch_tag_or_commit_is_a_good_version(version):
     assert repo.django_env_repo_version_problem(version) == ""
 

@@ -58,6 +58,11 @@ def test_mailpit_rejects_bad_input(docker_client, tmp_path, extra, named):
         ({"django_env_locales": ["zh CN"]}, "django_env_locales"),
         ({"django_env_locales": []}, "django_env_locales"),
         ({"django_env_repo_url": "not a url"}, "django_env_repo_url"),
+        # Issue 30 item 3: a token in a URL would reach argv, logs, .git/config and a 0644 stamp.
+        ({"django_env_repo_url": "https://ci:glpat-TOKEN@git.example.cn/team/site.git"},  # pragma: allowlist secret
+         "django_env_repo_url holds a credential"),
+        ({"django_env_pip_extra_args": ["--index-url", "https://bot:TOKEN@pypi.example.cn/simple"]},  # pragma: allowlist secret
+         "django_env_pip_extra_args holds a credential"),
         ({"django_env_repo_version": "main; rm -rf /"}, "django_env_repo_version"),
         # Issue 30 item 11: an option is not a version (it became `git checkout -f`).
         ({"django_env_repo_version": "-f"}, "django_env_repo_version '-f'"),
@@ -113,3 +118,19 @@ def test_django_env_rejects_bad_input(docker_client, tmp_path, extra, named):
 
 def test_django_env_names_a_missing_work_container(docker_client, tmp_path):
     rejected(docker_client, tmp_path, "playbooks/django_env.yml", {}, "django_env_container pytest-django-input-web")
+
+
+@pytest.mark.parametrize("extra", [
+    {"django_env_repo_url": "https://ci:glpat-T0KEN@git.example.cn/team/site.git"},  # pragma: allowlist secret
+    {"django_env_repo_url": "ssh://git:T0KEN@git.example.cn/team/site.git"},  # pragma: allowlist secret
+    {"django_env_repo_url": "git:T0KEN@git.example.cn:team/site.git"},  # pragma: allowlist secret
+    {"django_env_pip_extra_args": ["-i", "https://T0KEN@pypi.example.cn/simple"]},
+], ids=case_id)
+def test_a_credential_in_a_url_is_refused_and_never_shown(docker_client, tmp_path, extra):
+    """Issue 30 item 3: the run fails naming the variable, and the token is in none of its output."""
+    result = rejected_run(docker_client, tmp_path, extra)
+    assert "holds a credential" in result.output and "T0KEN" not in result.output, result.output[-3000:]
+
+
+def rejected_run(docker_client, tmp_path, extra):
+    return refused(docker_client, "playbooks/django_env.yml", STACK, extra, "django_env_", credentials=tmp_path)

@@ -110,3 +110,30 @@ def test_an_option_or_a_name_git_refuses_is_named(version):
     names git's check-ref-format refuses."""
     problem = repo.django_env_repo_version_problem(version)
     assert problem.startswith(f"django_env_repo_version '{version}'"), problem
+
+
+@pytest.mark.parametrize(("url", "args", "named"), [
+    ("https://alice:ghp_token123@git.example.com/team/app.git", [], "django_env_repo_url"),  # pragma: allowlist secret
+    ("https://ghp_token123@github.com/team/app.git", [], "django_env_repo_url"),
+    ("http://u:p@git.example.com/app.git", [], "django_env_repo_url"),  # pragma: allowlist secret
+    ("git://user@git.example.com/app.git", [], "django_env_repo_url"),
+    ("", ["--index-url", "https://bot:s3cret@pypi.example.cn/simple"], "django_env_pip_extra_args"),  # pragma: allowlist secret
+    ("", ["--extra-index-url=https://token@pypi.example.cn/simple"], "django_env_pip_extra_args"),
+    ("", ["-i", "https://__token__:pypi-AgEI@pypi.example.cn/simple"], "django_env_pip_extra_args"),  # pragma: allowlist secret
+])
+def test_a_credential_in_a_url_is_refused_without_showing_it(url, args, named):
+    """A token in a URL reached git's and pip's argv (`ps` on the host), the failure message in
+    the logs, the checkout's .git/config on the share and a 0644 stamp (issue 30, item 3)."""
+    problems = repo.django_env_credential_problems(url, args)
+    assert len(problems) == 1 and problems[0].startswith(named), problems
+    assert "token123" not in problems[0] and "s3cret" not in problems[0] and "AgEI" not in problems[0]
+    assert ("django_env_repo_key_file" in problems[0]) if named == "django_env_repo_url" else (".netrc" in problems[0])
+
+
+@pytest.mark.parametrize(("url", "args"), [
+    ("", []), ("https://git.example.com/team/app.git", ["--pre", "--index-url", "https://pypi.example.cn/simple"]),
+    ("ssh://git@git.example.com:2222/team/app.git", []), ("git@git.example.com:team/app.git", []),
+    ("/srv/git/app.git", ["--find-links", "/wheels"]), ("file:///srv/git/app.git", ["git+ssh://git@h/x.git#egg=x"]),
+])
+def test_urls_and_arguments_without_credentials_pass(url, args):
+    assert repo.django_env_credential_problems(url, args) == []

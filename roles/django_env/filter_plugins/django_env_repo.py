@@ -7,6 +7,9 @@
   naming the variable (validate.yml fails with it before anything changes).
 - django_env_repo_version_problem(version) -> '' or what is wrong with the branch, tag or
   commit (an option-like '-f', a name git refuses), naming django_env_repo_version.
+- django_env_credential_problems(url, pip_extra_args) -> what holds a credential (a token in a
+  URL), naming the variable, never showing it; django_env_shown(text): text with such
+  credentials replaced by ***.
 
 An SSH URL is `ssh://user@host[:port]/path` or `user@host:path` (git's scp-like form);
 host_key is a public key (`ssh-ed25519 AAAA...`) or known_hosts/ssh-keyscan lines
@@ -78,6 +81,8 @@ def django_env_repo_ssh(url: str, host_key: str = "", policy: str = "pinned") ->
     url = (url or "").strip()
     if not is_ssh(url):
         return {"ssh": False, "problem": ""}
+    if shown(url) != url:   # a password in it: django_env_credential_problems names it, this shows nothing
+        return {"ssh": True, "problem": "", "user": "", "host": "", "port": 22, "known_hosts": "", "policy": policy}
     out: dict[str, Any] = {"ssh": True, "problem": "", "user": "", "host": "", "port": 22,
                            "known_hosts": "", "policy": policy}
     found = SSH_URL.match(url) or SCP_LIKE.match(url)
@@ -109,6 +114,54 @@ def django_env_repo_ssh(url: str, host_key: str = "", policy: str = "pinned") ->
     return out
 
 
+# A URL's user information (`scheme://userinfo@`), and the scp-like form's (`user:secret@host:path`).
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<userinfo>[^/@\s]*)@")
+_SCP_USERINFO = re.compile(r"^(?P<userinfo>[^/@\s]*:[^/@\s]*)@(?=[^/:]*:)")
+_SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
+
+
+def _credential(scheme: str, userinfo: str) -> bool:
+    """A password (`user:secret@`), or any user information in a URL that is not SSH (a token
+    given as the user name: `https://ghp_...@github.com/`); ssh's `git@` names only the user."""
+    return ":" in userinfo or scheme.lower() not in _SSH_SCHEMES
+
+
+def shown(text: str) -> str:
+    """`text` with the user information of every URL in it that holds a credential replaced by
+    `***`: what a message may show."""
+    text = _SCP_USERINFO.sub("***@", text)
+    return _USERINFO.sub(lambda m: f"{m['scheme']}://***@" if _credential(m["scheme"], m["userinfo"]) else m[0],
+                         text)
+
+
+def django_env_credential_problems(url: str, pip_extra_args: Any = ()) -> list[str]:
+    """What holds a credential, naming the variable and never showing the credential: a token
+    in django_env_repo_url or in django_env_pip_extra_args reaches git's and pip's command lines
+    (`ps` on the host), their error messages (kept in the run's log), the checkout's
+    .git/config on the share and a 0644 stamp file."""
+    problems = []
+    url = (url or "").strip()
+    found = [m for m in _USERINFO.finditer(url) if _credential(m["scheme"], m["userinfo"])]
+    if found or _SCP_USERINFO.match(url):
+        problems.append(
+            f"django_env_repo_url holds a credential ('{shown(url)}': a user name, token or password before '@'): "
+            "it would show in git's command line (ps), its messages, the run's log and the checkout's .git/config "
+            "on the share. Reach a private repository over SSH with a deploy key instead: django_env_repo_url "
+            "ssh://git@host/path or git@host:path, the key in django_env_repo_key_file (or django_env_repo_key from "
+            "Vault) and the server's key in django_env_repo_host_key")
+    args = pip_extra_args if isinstance(pip_extra_args, (list, tuple)) else [pip_extra_args]
+    bad = [f"item {number} '{shown(str(arg))}'" for number, arg in enumerate(args, start=1)
+           if any(_credential(m["scheme"], m["userinfo"]) for m in _USERINFO.finditer(str(arg)))]
+    if bad:
+        problems.append(
+            f"django_env_pip_extra_args holds a credential ({', '.join(bad)}: a user name, token or password "
+            "before '@'): it would show in pip's command line (ps), its messages, the run's log and the "
+            "virtualenv's stamp file. Give the index URL without it, and its credentials to pip in a ~/.netrc of "
+            "django_env_user in the work container (0600, `machine <host> login <user> password <token>`), "
+            "which pip reads")
+    return problems
+
+
 _REF_CHARS = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
@@ -134,4 +187,6 @@ def django_env_repo_version_problem(version: object) -> str:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {"django_env_repo_ssh": django_env_repo_ssh,
-                "django_env_repo_version_problem": django_env_repo_version_problem}
+                "django_env_repo_version_problem": django_env_repo_version_problem,
+                "django_env_credential_problems": django_env_credential_problems,
+                "django_env_shown": shown}

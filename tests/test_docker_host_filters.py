@@ -61,12 +61,16 @@ def test_a_host_as_the_role_left_it_has_no_drift():
         (["group"], ["group\tdocker:x:998:docker"], "user alice is not in the docker group"),
         (["group"], [], "user docker is not in the docker group"),
         (["user\talice"], [], "user alice does not exist"),
-        (["user\talice"], ["user\talice\t/bin/sh"], "user alice has shell /bin/sh"),
     ],
 )
 def test_every_difference_is_named(drop, add, words):
     found = drift(drop=drop, add=add)
     assert any(words in line for line in found), found
+
+
+def test_an_existing_users_own_shell_is_no_drift():
+    """A user who already exists keeps the shell they chose: only the docker group is ensured."""
+    assert drift(drop=["user\talice"], add=["user\talice\t/usr/bin/zsh"]) == []
 
 
 def test_a_missing_user_is_no_drift_when_users_are_not_created():

@@ -120,7 +120,8 @@ def docker_host_daemon_config(lines: list[str], ours: dict[str, Any], storage_ch
 def docker_host_drift(lines: list[str], wanted: dict[str, Any]) -> list[str]:
     """What differs between the probe and `wanted`: {stat: {path: [mode, owner, group,
     sha256?]}, if_made_here: [path of stat compared only when missing or made by this project],
-    firewall: bool, packages: [name], users: [name], create_users: bool, shell: str}. Each
+    firewall: bool, packages: [name], users: [name], create_users: bool}. An existing user's
+    shell is theirs: only the docker group is compared. Each
     difference is one readable line; [] means engine.yml and users.yml have nothing to do."""
     found = docker_host_probe(lines)
     drift = []
@@ -147,8 +148,6 @@ def docker_host_drift(lines: list[str], wanted: dict[str, Any]) -> list[str]:
             if wanted.get("create_users", True):
                 drift.append(f"user {user} does not exist")
             continue   # not created, not asked to: the full path skips it too
-        if found["users"][user] != wanted.get("shell", "/bin/bash"):
-            drift.append(f"user {user} has shell {found['users'][user]}")
         if user not in found["group"]:
             drift.append(f"user {user} is not in the docker group")
     return drift

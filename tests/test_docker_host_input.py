@@ -64,5 +64,8 @@ def test_engine_not_installed_by_the_role_is_only_verified(marker):
     assert result.returncode == 0, result.output[-3000:]
     assert result.recap()["localhost"]["changed"] == 0
     assert f"NOT installed by this role (no {marker}" in result.output, result.output[-3000:]
+    # This machine's engine has none of the role's DOCKER-USER rules: the report says so.
+    said = " ".join(result.output.split())
+    assert "Its DOCKER-USER rules are not installed: a LAN neighbour" in said, result.output[-3000:]
     assert fingerprint() == before
     assert not marker.parent.exists()

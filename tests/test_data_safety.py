@@ -18,6 +18,7 @@ import os
 import random
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -371,6 +372,45 @@ def test_forced_restore_keeps_the_previous_content(stack: Stack, written: Hashes
     assert stack.volume_files(kept[0]) == altered
     assert stack.volume_hashes(RESTORED) == written
     assert {(u, g) for _, u, g in stack.volume_files(RESTORED).values()} == {(1000, 1000)}
+
+
+def test_forced_restore_refuses_a_container_that_started_using_the_target_meanwhile(stack: Stack, written: Hashes):
+    """A container that starts using the target after restore.yml's first look (here while the
+    archive is being extracted into the temporary volume, long before the target is emptied)
+    stops the restore before the target is emptied: the check runs again in the very container
+    that empties it, and names the container."""
+    assert stack.volume_hashes(RESTORED) == written, "needs the volume the previous test restored"
+    leftovers = restore_leftovers(stack, RESTORED)
+    archive = stack.backups / "pytest-backup.tar.gz"
+    intruder_name = f"{STACK}-intruder"
+    results: list[Run] = []
+    restore = threading.Thread(target=lambda: results.append(stack.play(
+        "playbooks/restore.yml", restore_archive=str(archive), restore_volume=RESTORED, restore_force=True)))
+    restore.start()
+    intruder = None
+    try:
+        # The temporary volume appears right after the first look at the target's users.
+        deadline = time.monotonic() + 120
+        while not any(v.startswith(f"{RESTORED}-restoring-") for v in restore_leftovers(stack, RESTORED)):
+            assert restore.is_alive() and time.monotonic() < deadline, \
+                f"the restore never made its temporary volume: {results[0].output[-3000:] if results else ''}"
+            time.sleep(0.05)
+        # It only holds the volume (writing would make the restore's own copy comparison fail first).
+        intruder = stack.client.containers.run(
+            BASE_IMAGE, ["sleep", "600"], detach=True,
+            name=intruder_name, network_mode="none", labels=LABELS, volumes={RESTORED: {"bind": "/v", "mode": "rw"}})
+        restore.join(timeout=600)
+        assert not restore.is_alive(), "the restore did not end"
+        result = results[0]
+        assert result.returncode != 0, "the restore went on while a container used the target: " + said(result)[-2000:]
+        assert intruder_name in result.output, result.output[-3000:]
+        assert f"restore_volume {RESTORED} is untouched" in said(result), result.output[-3000:]
+        assert stack.volume_hashes(RESTORED) == written, "the target was changed"
+        assert restore_leftovers(stack, RESTORED) == leftovers, "a refused restore left a temporary or kept volume"
+    finally:
+        restore.join(timeout=600)
+        if intruder is not None:
+            intruder.remove(force=True)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import hashlib
 import importlib.util
 import os
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,53 @@ def test_a_full_disk_leaves_nothing(source: Path, dest: Path, capsys, monkeypatc
     assert volume_archive.main(["volume_archive.py", str(source), str(dest), "b"]) == 1
     assert "no space left in the backup folder" in capsys.readouterr().err
     assert list(dest.iterdir()) == []
+
+
+# restore.yml's guard (playbooks/files/volume_guard.py), against this machine's engine.
+GUARD_SPEC = importlib.util.spec_from_file_location("volume_guard", ROOT / "playbooks/files/volume_guard.py")
+volume_guard = importlib.util.module_from_spec(GUARD_SPEC)
+GUARD_SPEC.loader.exec_module(volume_guard)
+GUARD_STACK = "pytest-volume-guard"
+
+
+@pytest.fixture
+def guarded(docker_client, monkeypatch):
+    """A volume and the container that asks (created, never started), both removed at the end."""
+    import docker
+
+    monkeypatch.setattr(volume_guard, "SOCKET", "/var/run/docker.sock")
+    labels = {"org.devstack.project": "devstack", "org.devstack.stack": GUARD_STACK}
+    volume = docker_client.volumes.create(f"{GUARD_STACK}_data", labels=labels)
+    asking = docker_client.containers.create("devstack/base:bookworm", ["true"], name=f"{GUARD_STACK}-restore",
+                                             labels=labels, network_mode="none",
+                                             volumes={volume.name: {"bind": "/target", "mode": "rw"}})
+    try:
+        yield volume.name, asking.name, labels
+    finally:
+        for container in docker_client.containers.list(all=True, filters={"label": f"org.devstack.stack={GUARD_STACK}"}):
+            container.remove(force=True)
+        try:
+            docker_client.volumes.get(volume.name).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def test_the_guard_names_every_other_container_on_the_volume_running_or_not(docker_client, guarded, capsys):
+    volume, asking, labels = guarded
+    assert volume_guard.main(["users", volume, asking]) == 0, "the asking container does not count"
+    docker_client.containers.run("devstack/base:bookworm", ["true"], name=f"{GUARD_STACK}-stopped", labels=labels,
+                                 network_mode="none", volumes={volume: {"bind": "/v", "mode": "rw"}})
+    assert volume_guard.main(["users", volume, asking]) == 3
+    assert f"{GUARD_STACK}-stopped (exited)" in capsys.readouterr().err
+
+
+def test_the_guard_names_a_container_that_mounted_the_volume_and_is_gone(docker_client, guarded, capsys):
+    volume, asking, labels = guarded
+    since = f"{time.time():.9f}"
+    assert volume_guard.main(["mounted", volume, asking, since]) == 0
+    docker_client.containers.run("devstack/base:bookworm", ["true"], remove=True, labels=labels,
+                                 network_mode="none", volumes={volume: {"bind": "/v", "mode": "rw"}})
+    assert volume_guard.main(["mounted", volume, asking, since]) == 4
+    assert "(since removed)" in capsys.readouterr().err
+    # Only mounts after `since` count.
+    assert volume_guard.main(["mounted", volume, asking, f"{time.time():.9f}"]) == 0

@@ -200,8 +200,10 @@ def test_missing_requirements_name_the_variable(tmp_path):
         prog.virtualenv(r, {"PATH": "/usr/bin:/bin"})
 
 
-def test_the_requirements_stamp_keeps_the_format_of_earlier_versions(tmp_path):
-    """An upgraded stack must not reinstall: the stamp is the text Ansible's to_json wrote."""
+def test_a_stamp_of_earlier_versions_rebuilds_the_virtualenv_once(tmp_path):
+    """Earlier versions installed over what was there, so their virtualenv may hold packages no
+    requirements file names (issue 30, item 21): their stamp (no "venv") makes it anew once;
+    the stamp written since is what a re-run finds, and it installs nothing."""
     project = tmp_path / "data/sample"
     project.mkdir(parents=True)
     (project / "requirements.txt").write_text("Django\n")
@@ -209,11 +211,18 @@ def test_the_requirements_stamp_keeps_the_format_of_earlier_versions(tmp_path):
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").touch()
     digest = __import__("hashlib").sha256(b"Django\n").hexdigest()
+    cfg = {"venv": str(venv), "requirements_file": "requirements.txt", "pip_extra_args": [],
+           "pip_cache_dir": str(tmp_path / "cache")}
     (venv / ".devstack-requirements").write_text(json.dumps({"requirements": digest, "pip_extra_args": []}))
-    r = run(tmp_path, venv=str(venv), requirements_file="requirements.txt", pip_extra_args=[],
-            pip_cache_dir=str(tmp_path / "cache"))
-    prog.virtualenv(r, {"PATH": "/usr/bin:/bin"})
-    assert r.changed == []
+    earlier = run(tmp_path, check=True, **cfg)
+    prog.virtualenv(earlier, {"PATH": "/usr/bin:/bin"})
+    assert earlier.changed == ["requirements requirements.txt installed into a new virtualenv "
+                               "(what they no longer name is removed)"]
+    (venv / ".devstack-requirements").write_text(
+        json.dumps({"requirements": digest, "pip_extra_args": [], "venv": "exact"}))
+    now = run(tmp_path, **cfg)
+    prog.virtualenv(now, {"PATH": "/usr/bin:/bin"})
+    assert now.changed == []
 
 
 def _fingerprint(tmp_path: Path, env: str, requirements: str) -> str:
@@ -225,7 +234,8 @@ def _fingerprint(tmp_path: Path, env: str, requirements: str) -> str:
     (venv / "bin").mkdir(parents=True, exist_ok=True)
     (venv / "bin" / "python").touch()
     digest = __import__("hashlib").sha256(requirements.encode()).hexdigest()
-    (venv / ".devstack-requirements").write_text(json.dumps({"requirements": digest, "pip_extra_args": []}))
+    (venv / ".devstack-requirements").write_text(
+        json.dumps({"requirements": digest, "pip_extra_args": [], "venv": "exact"}))
     r = run(tmp_path, venv=str(venv), requirements_file="requirements.txt", pip_extra_args=[],
             pip_cache_dir=str(tmp_path / "cache"),
             files=[{"path": str(tmp_path / "state/env"), "mode": "0600", "restart": True, "content": env},
@@ -382,3 +392,143 @@ def test_the_step_timeout_comes_from_the_configuration(monkeypatch, capsys):
     assert prog.STEP_TIMEOUT == 7
     assert "django_env_user no-such-user-here does not exist" in json.loads(capsys.readouterr().out)["msg"]
 
+
+def _wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] = ()) -> None:
+    """A minimal pure-Python wheel (a module and its metadata), for pip without an index."""
+    import zipfile
+    dist = f"{name}-{version}.dist-info"
+    files = {f"{name}.py": f"VERSION = {version!r}\n",
+             f"{dist}/METADATA": "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n"
+             + "".join(f"Requires-Dist: {r}\n" for r in requires),
+             f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    files[f"{dist}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{dist}/RECORD,,\n"
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as whl:
+        for path, text in files.items():
+            whl.writestr(path, text)
+
+
+def _installed(venv: Path) -> set[str]:
+    out = subprocess.run([str(venv / "bin/python"), "-c",
+                          "import importlib.metadata as m; print('\\n'.join(sorted(d.metadata['Name'] for d in m.distributions())))"],
+                         capture_output=True, text=True, check=True).stdout
+    return set(out.split()) - {"pip", "setuptools"}
+
+
+@pytest.fixture()
+def wheels(tmp_path) -> Path:
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    _wheel(folder, "appdep", "1.0")
+    _wheel(folder, "stalec", "3.1.18")                       # as psycopg-c, pulled in by an extra
+    _wheel(folder, "app", "1.0", ("appdep==1.0", "stalec==3.1.18"))
+    _wheel(folder, "app", "2.0", ("appdep==1.0",))
+    return folder
+
+
+def _venv_run(tmp_path: Path, wheels: Path, requirements: str) -> "prog.Run":
+    project = tmp_path / "data/sample"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "requirements.txt").write_text(requirements)
+    return run(tmp_path, venv=str(tmp_path / "state/venv"), requirements_file="requirements.txt",
+               pip_extra_args=["--no-index", "--find-links", str(wheels)], pip_cache_dir=str(tmp_path / "cache"))
+
+
+def test_the_virtualenv_holds_only_what_the_requirements_name(tmp_path, wheels):
+    """A requirement dropped from the file leaves nothing behind (issue 30, item 21: psycopg-c
+    3.1.18 of an earlier requirements file stayed and broke psycopg 3.3.9 on every run)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    venv = tmp_path / "state/venv"
+    prog.virtualenv(_venv_run(tmp_path, wheels, "app==1.0\n"), env)
+    assert _installed(venv) == {"app", "appdep", "stalec"}
+    later = _venv_run(tmp_path, wheels, "app==2.0\n")
+    prog.virtualenv(later, env)
+    assert _installed(venv) == {"app", "appdep"}
+    assert "requirements requirements.txt installed" in later.changed[0]
+    assert not venv.with_name("venv.previous").exists()
+    again = _venv_run(tmp_path, wheels, "app==2.0\n")
+    prog.virtualenv(again, env)
+    assert again.changed == []
+
+
+def test_requirements_that_cannot_be_resolved_fail_before_the_virtualenv_moves(tmp_path, wheels, monkeypatch):
+    """The running server's virtualenv is not moved for requirements pip cannot resolve: its
+    autoreloader would see a new virtualenv and stop the server (the side effect test's PID)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    venv = tmp_path / "state/venv"
+    prog.virtualenv(_venv_run(tmp_path, wheels, "app==1.0\n"), env)
+    stamp = (venv / ".devstack-requirements").read_text()
+    moved = []
+    monkeypatch.setattr(prog.os, "rename", lambda *args: moved.append(args))
+    with pytest.raises(prog.Failure, match="django_env_requirements_file requirements.txt could not be installed"):
+        prog.virtualenv(_venv_run(tmp_path, wheels, "app==1.0\nno-such-package==1\n"), env)
+    assert moved == []
+    assert _installed(venv) == {"app", "appdep", "stalec"}
+    assert (venv / ".devstack-requirements").read_text() == stamp
+
+
+def test_an_install_that_fails_after_the_move_puts_the_previous_virtualenv_back(tmp_path, wheels, monkeypatch):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    venv = tmp_path / "state/venv"
+    prog.virtualenv(_venv_run(tmp_path, wheels, "app==1.0\n"), env)
+    stamp = (venv / ".devstack-requirements").read_text()
+    real_rename, moved = os.rename, []
+    monkeypatch.setattr(prog.os, "rename", lambda *args: moved.append(args) or real_rename(*args))
+    # The dry run resolves; the install into the new virtualenv then fails (pip made unusable).
+    real_make_venv = prog.make_venv
+
+    def make_venv_without_pip(path, env):
+        real_make_venv(path, env)
+        (path / "bin/pip").write_text("#!/bin/sh\necho 'ERROR: the install failed' >&2\nexit 1\n")
+
+    monkeypatch.setattr(prog, "make_venv", make_venv_without_pip)
+    with pytest.raises(prog.Failure, match="could not be installed into .*: ERROR: the install failed"):
+        prog.virtualenv(_venv_run(tmp_path, wheels, "app==2.0\n"), env)
+    assert [Path(a).name for a, _ in moved] == ["venv", "venv.previous"]      # moved aside, then put back
+    assert _installed(venv) == {"app", "appdep", "stalec"}
+    assert (venv / ".devstack-requirements").read_text() == stamp
+    assert not venv.with_name("venv.previous").exists()
+
+
+def test_a_rebuild_stopped_half_way_gives_the_last_good_virtualenv_back(tmp_path, wheels):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    venv = tmp_path / "state/venv"
+    prog.virtualenv(_venv_run(tmp_path, wheels, "app==1.0\n"), env)
+    venv.rename(venv.with_name("venv.previous"))              # as a run stopped during the rebuild left it
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin/python").touch()
+    same = _venv_run(tmp_path, wheels, "app==1.0\n")
+    prog.virtualenv(same, env)
+    assert same.changed == [] and _installed(venv) == {"app", "appdep", "stalec"}
+    assert not venv.with_name("venv.previous").exists()
+
+
+PSYCOPG_STALE = """django_env i18n: `manage.py makemessages --locale=zh_Hans` failed (rc 1):
+Traceback (most recent call last):
+  File "/data/sample/manage.py", line 8, in <module>
+  File "/home/dev/.devstack/venv/lib/python3.11/site-packages/psycopg/pq/__init__.py", line 120, in import_from_libpq
+AttributeError: module 'psycopg_c.pq' has no attribute 'PGcancelConn'
+"""
+
+
+def test_a_project_that_does_not_load_is_named_not_the_translations(tmp_path, monkeypatch):
+    """Issue 30, item 21: a package of the virtualenv that broke Django's start was reported as
+    "django_env_locales: the translations could not be built", the step that noticed."""
+    monkeypatch.setattr(prog, "sh", lambda argv, **kw: subprocess.CompletedProcess(argv, 1, "", PSYCOPG_STALE))
+    r = run(tmp_path, venv="/home/dev/.devstack/venv", locales=["zh_Hans"], makemessages=True,
+            makemessages_args=[], use_fuzzy=False)
+    with pytest.raises(prog.Failure) as failure:
+        prog.translations(r, {})
+    message = str(failure.value)
+    assert message.startswith("django_env: the project could not be loaded (`manage.py makemessages "
+                              "--locale=zh_Hans` failed (rc 1): the project's code, its settings")
+    assert "a package of the virtualenv /home/dev/.devstack/venv raised" in message
+    assert message.endswith("AttributeError: module 'psycopg_c.pq' has no attribute 'PGcancelConn'")
+
+
+def test_a_translation_error_still_names_the_locales(tmp_path, monkeypatch):
+    err = "django_env i18n: `manage.py compilemessages` failed (rc 1):\nCommandError: django.po:12: bad msgstr\n"
+    monkeypatch.setattr(prog, "sh", lambda argv, **kw: subprocess.CompletedProcess(argv, 1, "", err))
+    r = run(tmp_path, venv="/v", locales=["zh_Hans"], makemessages=False, makemessages_args=[], use_fuzzy=False)
+    with pytest.raises(prog.Failure, match=r"^django_env_locales: the translations could not be built "
+                                           r"\(`manage.py compilemessages` failed \(rc 1\)\): .*bad msgstr"):
+        prog.translations(r, {})

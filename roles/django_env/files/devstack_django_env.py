@@ -268,7 +268,6 @@ SSH_TIMEOUTS = ["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=15", "-o",
 SSH_DEFAULT = " ".join(["ssh", "-o", "BatchMode=yes", *SSH_TIMEOUTS, "-o", "StrictHostKeyChecking=accept-new"])
 
 
-
 def ssh_files(run: Run) -> list[tuple[Path, bytes | None]]:
     """(path, wanted bytes, or None: must be absent) of the files of git over SSH. The deploy
     key is there only while an SSH URL has one; the pin only while one is given."""
@@ -420,15 +419,35 @@ def project(run: Run, git_env: dict[str, str]) -> None:
     install_ssh_files(run)
 
 
+def make_venv(venv: Path, env: dict[str, str]) -> None:
+    done = sh(["python3", "-m", "venv", str(venv)], env=env)
+    if done.returncode != 0:
+        raise Failure(f"django_env_venv: `python3 -m venv {venv}` failed: {tail(done.stderr)}")
+
+
 def virtualenv(run: Run, env: dict[str, str]) -> None:
+    """The virtualenv holds exactly what the requirements name: when they (or
+    django_env_pip_extra_args) changed, it is made anew and installed from the requirements
+    (the wheels come from pip's cache), so a package no file names any more (psycopg-c of an
+    earlier psycopg[c]) is gone. Requirements pip cannot resolve fail first (`pip install
+    --dry-run` in the current one), before anything moves; otherwise the previous one is kept
+    aside as <venv>.previous until the install succeeded, and put back when it failed."""
     cfg = run.cfg
     venv = Path(cfg["venv"])
-    if not (venv / "bin" / "python").exists():
+    previous = venv.with_name(venv.name + ".previous")
+    if not run.check and previous.exists():
+        # Left by a run stopped during a rebuild: unless the new one was finished (stamped),
+        # the last good one comes back.
+        if (venv / ".devstack-requirements").exists():
+            shutil.rmtree(previous)
+        else:
+            shutil.rmtree(venv, ignore_errors=True)
+            os.rename(previous, venv)
+    fresh = not (venv / "bin" / "python").exists()
+    if fresh:
         run.change(f"virtualenv {venv}")
         if not run.check:
-            done = sh(["python3", "-m", "venv", str(venv)], env=env)
-            if done.returncode != 0:
-                raise Failure(f"django_env_venv: `python3 -m venv {venv}` failed: {tail(done.stderr)}")
+            make_venv(venv, env)
 
     requirements = Path(cfg["project_dir"]) / cfg["requirements_file"]
     if not requirements.is_file():
@@ -440,28 +459,56 @@ def virtualenv(run: Run, env: dict[str, str]) -> None:
         digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
     except OSError as error:
         raise Failure(f"django_env_requirements_file {cfg['requirements_file']} cannot be read: {error}") from None
-    # The same text Ansible's to_json gave in earlier versions: an upgrade does not reinstall.
-    wanted = json.dumps({"requirements": digest, "pip_extra_args": cfg["pip_extra_args"]})
+    # "venv": "exact": installed into a new virtualenv. A stamp without it (earlier versions
+    # installed over what was there) rebuilds the virtualenv once.
+    wanted = json.dumps({"requirements": digest, "pip_extra_args": cfg["pip_extra_args"], "venv": "exact"})
     run.inputs.append("requirements " + wanted)
     stamp = venv / ".devstack-requirements"
     try:
-        if stamp.read_text() == wanted:
-            return
+        installed = stamp.read_text()
     except FileNotFoundError:
-        pass
-    run.change(f"requirements {cfg['requirements_file']} installed", restart=True)
+        installed = None
+    if installed == wanted:
+        return
+    run.change(f"requirements {cfg['requirements_file']} installed"
+               + ("" if fresh else " into a new virtualenv (what they no longer name is removed)"), restart=True)
     if run.check:
         return
     pip_env = {**env, "PIP_CACHE_DIR": cfg["pip_cache_dir"],
                # Debian's trust store (with django_env_ca_certificates), not pip's own bundle.
                "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt"}
-    done = sh([str(venv / "bin" / "pip"), "install", "--disable-pip-version-check", "--no-input",
-               "--progress-bar", "off", "--requirement", cfg["requirements_file"], *cfg["pip_extra_args"]],
-              cwd=cfg["project_dir"], env=pip_env)
-    if done.returncode != 0:
-        raise Failure(f"django_env_requirements_file {cfg['requirements_file']} could not be installed into "
-                      f"{venv}: {tail(done.stderr or done.stdout)}")
+    pip = [str(venv / "bin" / "pip"), "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+           "--requirement", cfg["requirements_file"], *cfg["pip_extra_args"]]
+
+    def failed(done: subprocess.CompletedProcess[str]) -> Failure:
+        return Failure(f"django_env_requirements_file {cfg['requirements_file']} could not be installed into "
+                       f"{venv}: {tail(done.stderr or done.stdout)}")
+
+    if not fresh:
+        # Requirements that cannot be resolved fail here, before the running server's
+        # virtualenv is moved (its autoreloader would notice the new one and stop it).
+        done = sh([*pip, "--dry-run", "--quiet"], cwd=cfg["project_dir"], env=pip_env)
+        if done.returncode != 0 and "no such option: --dry-run" not in done.stderr:   # pip before 22.2
+            raise failed(done)
+        try:
+            os.rename(venv, previous)
+        except OSError as error:
+            raise Failure(f"django_env_venv: {venv} could not be moved aside to be made anew ({error.strerror}); "
+                          "it must be a folder on the same volume as its parent, not a mount point") from None
+    try:
+        if not fresh:
+            make_venv(venv, env)
+        done = sh(pip, cwd=cfg["project_dir"], env=pip_env)
+        if done.returncode != 0:
+            raise failed(done)
+    except Failure:
+        if previous.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            os.rename(previous, venv)
+        raise
     write_file(stamp, wanted.encode(), 0o644, False)
+    if previous.exists():
+        shutil.rmtree(previous)
 
 
 def files(run: Run) -> None:
@@ -513,7 +560,16 @@ def translations(run: Run, env: dict[str, str]) -> None:
     argv += ["--use-fuzzy"] if cfg["use_fuzzy"] else []
     done = sh(argv, env=env)
     if done.returncode != 0:
-        raise Failure(f"django_env_locales: the translations could not be built: {tail(done.stderr, 20)}")
+        # The helper's first line names the manage.py command; a traceback means Django could not
+        # load the project or a package of the virtualenv: that is what failed, not a .po file.
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        step = next((line.split(": ", 1)[1].rstrip(":") for line in lines if line.startswith("django_env i18n: ")), "")
+        if any(line.startswith("Traceback (most recent call last)") for line in lines):
+            raise Failure(f"django_env: the project could not be loaded ({step or 'manage.py'}: the project's code, "
+                          f"its settings (django_env_settings_module) or a package of the virtualenv {cfg['venv']} "
+                          f"raised), so django_env_locales could not be built: {tail(done.stderr, 12)}")
+        raise Failure(f"django_env_locales: the translations could not be built{f' ({step})' if step else ''}: "
+                      f"{tail(done.stderr, 20)}")
     report = json.loads(done.stdout)
     run.fuzzy = report["fuzzy"]
     if report["changed"]:

@@ -1,7 +1,8 @@
 """What the fast path skips is done again as soon as what it reads changed: with everything in
 place a re-run changes nothing, and one re-run (a process of its own, as a user's) repairs an
-env file deleted by hand, an edited requirements file, an edited .po file and a database
-container that was removed with its volume (a fresh, empty database is migrated)."""
+env file deleted by hand, an edited requirements file (the virtualenv made anew: a package no
+requirements file names is gone), an edited .po file and a database container that was removed
+with its volume (a fresh, empty database is migrated)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,18 @@ def test_a_rerun_with_nothing_to_do_changes_nothing():
     assert set(converge_again().values()) == {0}
 
 
+# A distribution no requirements file names, as an earlier requirements file left one (psycopg-c
+# of psycopg[c]): planted by hand in the virtualenv's site-packages.
+STALE = (f"site=$({STATE}/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])')"
+         " && mkdir -p $site/devstack_stale-1.0.dist-info && echo 'STALE = 1' > $site/devstack_stale.py"
+         " && printf 'Metadata-Version: 2.1\\nName: devstack-stale\\nVersion: 1.0\\n'"
+         " > $site/devstack_stale-1.0.dist-info/METADATA && : > $site/devstack_stale-1.0.dist-info/RECORD")
+LISTED = f"{STATE}/venv/bin/pip list --format=freeze --disable-pip-version-check"
+
+
 def test_one_rerun_repairs_every_drift_the_fast_path_could_hide(host, engine):
+    sh(engine, STALE)
+    assert "devstack-stale==1.0" in sh(engine, LISTED)
     sh(engine, f"rm {STATE}/env && echo '# edited by the drift test' >> {PROJECT}/requirements.txt"
                f" && sed -i 's/{GREETING}/{EDITED}/' {PO}")
     engine.containers.get(POSTGRES).remove(force=True)
@@ -61,6 +73,8 @@ def test_one_rerun_repairs_every_drift_the_fast_path_could_hide(host, engine):
         stamp = json.loads(sh(engine, f"cat {STATE}/venv/.devstack-requirements"))
         edited = sh(engine, f"cat {PROJECT}/requirements.txt")
         assert stamp["requirements"] == hashlib.sha256(edited.encode()).hexdigest()
+        # The changed requirements made the virtualenv anew: what they do not name is gone.
+        assert "devstack-stale" not in sh(engine, LISTED) and "Django==" in sh(engine, LISTED)
         shown = page(host, EDITED)
         assert EDITED in shown                                       # the .po was compiled again
         assert "stored in the database by migration 0001" in shown   # the new database was migrated

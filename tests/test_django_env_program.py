@@ -532,3 +532,18 @@ def test_a_translation_error_still_names_the_locales(tmp_path, monkeypatch):
     with pytest.raises(prog.Failure, match=r"^django_env_locales: the translations could not be built "
                                            r"\(`manage.py compilemessages` failed \(rc 1\)\): .*bad msgstr"):
         prog.translations(r, {})
+
+
+def test_a_timed_out_step_whose_descendant_left_its_session_still_ends(tmp_path, monkeypatch):
+    """A descendant in a session of its own (setsid, an ssh master) survives the kill of the
+    step's group and keeps its output pipe open: the run must still end, not wait on it."""
+    monkeypatch.setattr(prog, "STEP_TIMEOUT", 1)
+    pid_file = tmp_path / "pid"
+    started = time.monotonic()
+    try:
+        with pytest.raises(prog.Failure, match="django_env_step_timeout: `bash` did not finish within 1 s"):
+            prog.sh(["bash", "-c", f"setsid sleep 30 & echo $! > {pid_file}; wait"])
+        assert time.monotonic() - started < 20
+    finally:
+        if pid_file.exists():
+            subprocess.run(["kill", "-KILL", pid_file.read_text().strip()], check=False)

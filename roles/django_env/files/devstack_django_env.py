@@ -105,7 +105,10 @@ def sh(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = Non
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            proc.communicate()
+            try:
+                proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass   # a descendant in a session of its own still holds the output: not waited for
             raise Failure(f"django_env_step_timeout: `{step_name(argv)}` did not finish within {STEP_TIMEOUT:g} s "
                           "and was stopped (a server that does not answer? a longer first install needs a larger "
                           "django_env_step_timeout)") from None

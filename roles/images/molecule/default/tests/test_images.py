@@ -80,4 +80,6 @@ def test_base_image_was_upgraded_from_debian_updates_and_security(host):
     assert suites == ["bookworm", "bookworm-updates", "bookworm-security"], output
     assert "suites: bookworm bookworm-updates bookworm-security" in output, output
     assert re.search(r"^upgrade: \d+ upgraded, \d+ newly installed", output, re.M), output
+    # Nothing was left to upgrade from those lists (apt's simulation, in the same chroot).
+    assert "left: 0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded." in output, output
     assert "UPDATE-OK" in output, output

@@ -110,3 +110,28 @@ def test_tarball_problem_reads_the_image_id_from_the_manifest_before_loading():
     assert problem(two, entry) == "it holds 2 images, not one"
     assert "not JSON" in problem("", entry) and "not JSON" in problem("tar: manifest.json: Not found", entry)
     assert "names no image config" in problem('[{"Config":"../../etc/passwd"}]', entry)
+
+
+def test_publishing_a_subset_keeps_the_other_tarballs_of_the_folder_listed():
+    old_sum, new_sum, other_sum = "a" * 64, "b" * 64, "c" * 64
+    old_id, new_id, other_id = "sha256:" + "1" * 64, "sha256:" + "2" * 64, "sha256:" + "3" * 64
+    folder = ["file devstack_redis_7.tar", "file devstack_web_latest.tar",
+              f"sum {old_sum}  devstack_redis_7.tar", f"sum {other_sum}  devstack_web_latest.tar",
+              f"sum {'d' * 64}  gone_1.tar",  # listed before, no longer in the folder: not listed again
+              f"image {old_id}  devstack_redis_7.tar  devstack/redis:7",
+              f"image {other_id}  devstack_web_latest.tar  devstack/web:latest"]
+    now = [{"images_item": {"ref": "devstack/redis:7", "file": "devstack_redis_7.tar"}, "stat": {"checksum": new_sum}}]
+    manifest = images_load.images_publish_manifest(folder, now, {"devstack/redis:7": new_id})
+    assert manifest["SHA256SUMS"] == f"{new_sum}  devstack_redis_7.tar\n{other_sum}  devstack_web_latest.tar\n"
+    assert manifest["IMAGES"] == (f"{new_id}  devstack_redis_7.tar  devstack/redis:7\n"
+                                  f"{other_id}  devstack_web_latest.tar  devstack/web:latest\n")
+    # What a host then plans from the server's files: the other image is still listed.
+    lines = (manifest["SHA256SUMS"] + manifest["IMAGES"]).splitlines()
+    plan = images_load.images_load_plan([{"name": "devstack/web", "tag": "latest", "source": "load"}], lines, {})
+    assert plan[0]["expected_id"] == other_id and plan[0]["server_sha256"] == other_sum
+
+
+def test_a_first_publish_lists_what_it_published():
+    now = [{"images_item": {"ref": "a/b:1", "file": "a_b_1.tar"}, "stat": {"checksum": "e" * 64}}]
+    manifest = images_load.images_publish_manifest([], now, {"a/b:1": "sha256:" + "4" * 64})
+    assert manifest == {"SHA256SUMS": f"{'e' * 64}  a_b_1.tar\n", "IMAGES": f"sha256:{'4' * 64}  a_b_1.tar  a/b:1\n"}

@@ -9,6 +9,8 @@
   bytes_received, bytes_sent}; images_transfer_report(one rsync loop result) -> the same with image,
   file, matched_data (bytes a resumed try took from the partial file) and attempts (tries it took)
 - images_publish_refs(images_publish, selected entries) -> [{ref, file}] to publish
+- images_publish_manifest(folder lines, published) -> {SHA256SUMS, IMAGES} texts: this run's
+  tarballs, and every earlier one still in the publish folder (a subset keeps the others listed)
 - images_tarball_problem(manifest.json text of a `docker save` tarball, entry) -> '' when the
   tarball holds exactly one image, with the expected ID, else what is wrong (read before loading)
 """
@@ -141,6 +143,24 @@ def images_publish_refs(publish: list[str], selected: list[dict[str, Any]]) -> l
     return [{"ref": ref, "file": images_tarball_name(ref)} for ref in refs]
 
 
+def images_publish_manifest(folder: list[str], checksummed: list[dict[str, Any]], ids: dict[str, str]) -> dict[str, str]:
+    """SHA256SUMS and IMAGES for the publish folder, which rsync sends whole: the tarballs
+    published now (publish.yml's stat results: images_item {ref, file} and stat.checksum; `ids`
+    gives each ref's image ID) and, for every other tarball still in the folder, its lines from
+    the folder's earlier SHA256SUMS and IMAGES. `folder` is what publish.yml read there:
+    `file <name>` per tarball, then `sum <line>` and `image <line>`."""
+    present = {line.split(" ", 1)[1] for line in folder if line.startswith("file ")}
+    earlier = [line.split(" ", 1)[1] for line in folder if line.startswith(("sum ", "image "))]
+    sums, earlier_ids = parse_manifest(earlier)
+    refs = {f[1]: f[2] for f in (line.split() for line in earlier) if len(f) > 2 and IMAGE_ID.match(f[0])}
+    rows = [(r["images_item"]["file"], r["stat"]["checksum"], ids.get(r["images_item"]["ref"], ""), r["images_item"]["ref"])
+            for r in checksummed]
+    now = {row[0] for row in rows}
+    rows += [(f, sums[f], earlier_ids.get(f, ""), refs.get(f, "")) for f in sorted(present - now) if f in sums]
+    return {"SHA256SUMS": "".join(f"{sha}  {f}\n" for f, sha, _, _ in rows),
+            "IMAGES": "".join(f"{iid}  {f}  {ref}\n" for f, _, iid, ref in rows if iid)}
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -152,5 +172,6 @@ class FilterModule:
             "images_rsync_stats": images_rsync_stats,
             "images_transfer_report": images_transfer_report,
             "images_publish_refs": images_publish_refs,
+            "images_publish_manifest": images_publish_manifest,
             "images_tarball_problem": images_tarball_problem,
         }

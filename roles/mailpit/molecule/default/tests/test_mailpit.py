@@ -42,6 +42,20 @@ def test_a_mail_sent_over_smtp_is_listed_by_the_api_and_the_page(host):
     assert subject in page.stdout
 
 
+def test_a_request_addressed_by_a_name_is_refused(host):
+    """DNS rebinding: a page whose name now points at this address reads nothing."""
+    by_name = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: rebound.example:{UI}' "
+                       f"http://127.0.0.1:{UI}/api/v1/messages")
+    assert by_name.stdout == "403", by_name.stdout
+    wiped = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -X DELETE -H 'Host: rebound.example' "
+                     f"http://127.0.0.1:{UI}/api/v1/messages")
+    assert wiped.stdout == "403", wiped.stdout
+    by_address = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:{UI}/api/v1/messages")
+    assert by_address.stdout == "200", by_address.stdout
+    by_localhost = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' http://localhost:{UI}/api/v1/messages")
+    assert by_localhost.stdout == "200", by_localhost.stdout
+
+
 def test_readiness_url_answers(host):
     assert host.run(f"curl -sf http://127.0.0.1:{UI}/readyz").rc == 0
 

@@ -42,10 +42,12 @@ def marker(tmp_path) -> Path:
         ({"docker_host_data_dir": "srv/devstack"}, "docker_host_data_dir"),
         ({"docker_host_data_dir": "/home"}, "docker_host_data_dir"),
         ({"docker_host_data_dir": "/etc"}, "docker_host_data_dir"),
+        ({"docker_host_upstream_url": "http://download.docker.com/linux"}, "docker_host_upstream_url"),
+        ({"docker_host_upstream_key_fingerprint": "9DC8 5822 9FC7 DD38"}, "docker_host_upstream_key_fingerprint"),
     ],
     ids=["ftp-mirror", "mirror-without-scheme", "mirror-with-path", "mirrors-as-string", "log-size",
          "log-files", "user-name", "engine-mode", "engine-source", "relative-data-dir", "home-as-data-dir",
-         "etc-as-data-dir"],
+         "etc-as-data-dir", "upstream-over-http", "fingerprint-short"],
 )
 def test_docker_host_rejects_bad_input_before_changing_anything(marker, extra, named):
     before = fingerprint()

@@ -135,3 +135,13 @@ def test_a_first_publish_lists_what_it_published():
     now = [{"images_item": {"ref": "a/b:1", "file": "a_b_1.tar"}, "stat": {"checksum": "e" * 64}}]
     manifest = images_load.images_publish_manifest([], now, {"a/b:1": "sha256:" + "4" * 64})
     assert manifest == {"SHA256SUMS": f"{'e' * 64}  a_b_1.tar\n", "IMAGES": f"sha256:{'4' * 64}  a_b_1.tar  a/b:1\n"}
+
+
+def test_an_images_age_is_read_from_either_listing_and_missing_is_minus_one():
+    now = 1_800_000_000.0
+    inspected = [{"RepoTags": ["devstack/base:bookworm"], "Created": "2027-01-01T00:00:00.123456789Z"}]
+    listed = [{"RepoTags": ["devstack/base:bookworm"], "Created": int(now) - 31 * 86400 - 5}]
+    created = 1_798_761_600.0  # 2027-01-01T00:00:00Z
+    assert images_load.images_age_days(inspected, "devstack/base:bookworm", now) == int((now - created) // 86400)
+    assert images_load.images_age_days(listed, "devstack/base:bookworm", now) == 31
+    assert images_load.images_age_days(listed, "devstack/web:latest", now) == -1

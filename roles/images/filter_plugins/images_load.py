@@ -3,6 +3,8 @@
 - images_tarball_name('devstack/samba:4.17') -> 'devstack_samba_4.17.tar' (one rule for the
   publisher and the loader)
 - images_present_ids(docker_image_info.images) -> {'name:tag': 'sha256:...'}
+- images_age_days(images, 'name:tag') -> whole days since that image was built (docker_image_info's
+  ISO `Created` or the engine listing's epoch seconds); -1 when it is not there
 - images_load_plan(entries, manifest_lines, present) -> each `load` entry with ref, file,
   expected_id (its pin, else the server's IMAGES), server_sha256 (SHA256SUMS) and present_id
 - images_rsync_stats(rsync --stats output) -> {file_size, files_transferred, literal_data,
@@ -20,6 +22,8 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import time
+from datetime import datetime
 from typing import Any
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -33,6 +37,19 @@ def images_tarball_name(ref: str) -> str:
 
 def images_present_ids(images: list[dict[str, Any]]) -> dict[str, str]:
     return {tag: image["Id"] for image in images for tag in image.get("RepoTags") or []}
+
+
+def images_age_days(images: list[dict[str, Any]], ref: str, now: float | None = None) -> int:
+    now = time.time() if now is None else now
+    for image in images:
+        if ref in (image.get("RepoTags") or []):
+            created = image.get("Created")
+            if isinstance(created, (int, float)):
+                stamp = float(created)
+            else:
+                stamp = datetime.fromisoformat(str(created)[:26].rstrip("Z") + "+00:00").timestamp()
+            return int((now - stamp) // 86400)
+    return -1
 
 
 def images_to_pull(entries: list[dict[str, Any]], images: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -166,6 +183,7 @@ class FilterModule:
         return {
             "images_tarball_name": images_tarball_name,
             "images_present_ids": images_present_ids,
+            "images_age_days": images_age_days,
             "images_present_labels": images_present_labels,
             "images_to_pull": images_to_pull,
             "images_load_plan": images_load_plan,

@@ -95,3 +95,21 @@ def test_images_older_than_the_limit_are_problems_oldest_first_with_the_refresh(
     assert len(old(images, 0, now=now)) == 3  # 0: any image built before now
     assert len(old(images, 44, now=now)) == 2 and len(old(images, 45, now=now)) == 1  # exactly 45 days is not more
     assert old(images, 45, now=now + day)[1].startswith("devstack/redis:7 was built 45 days ago")  # 46 days less half a second
+
+
+def test_each_image_the_stack_runs_is_shown_with_its_age_oldest_first():
+    ages = load("devstack_problems").devstack_image_ages
+    now = 1_800_000_000
+    listing = {
+        "containers": [{"Image": "devstack/redis:7", "Labels": {"org.devstack.stack": "devstack"}},
+                       {"Image": "devstack/web:latest", "Labels": {"org.devstack.stack": "devstack"}},
+                       {"Image": "devstack/web:latest", "Labels": {"org.devstack.stack": "alice"}}],
+        "images": [{"RepoTags": ["devstack/redis:7"], "Created": now - 40 * 86400},
+                   {"RepoTags": ["devstack/web:latest"], "Created": "2027-01-14T07:00:00.123456789Z"},
+                   {"RepoTags": ["devstack/samba:4.17"], "Created": now}],
+    }
+    assert ages(listing, "devstack", now=now) == ["devstack/redis:7 40 days", "devstack/web:latest 1 day"]
+    # Before the stack has containers: every image under the namespace.
+    assert ages({"images": listing["images"]}, "bob", now=now) == [
+        "devstack/redis:7 40 days", "devstack/web:latest 1 day", "devstack/samba:4.17 0 days"]
+    assert ages({}, "devstack", now=now) == []

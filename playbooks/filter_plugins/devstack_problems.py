@@ -67,6 +67,30 @@ def devstack_old_images(images: list[dict[str, Any]], max_age_days: int, now: fl
             "ansible-playbook setup.yml" for days, name in sorted(aged, reverse=True)]
 
 
+def devstack_image_ages(listing: dict[str, Any], stack: str, namespace: str = "devstack",
+                        now: float | None = None) -> list[str]:
+    """'<ref> <N> days' for each image the stack's containers run, from the run's listing of the
+    host (docker_host_info: containers with their Image, images with RepoTags and Created);
+    before the stack has containers, every image under the namespace. Oldest first."""
+    now = time.time() if now is None else now
+    images = listing.get("images") or []
+    refs = sorted({c.get("Image", "") for c in listing.get("containers") or []
+                   if (c.get("Labels") or {}).get("org.devstack.stack") == stack} - {""})
+    if not refs:
+        refs = sorted({t for i in images for t in i.get("RepoTags") or [] if t.startswith(namespace + "/")})
+    ages = []
+    for ref in refs:
+        image = next((i for i in images if ref in (i.get("RepoTags") or [])), None)
+        if image is None or image.get("Created") is None:
+            continue
+        created = image["Created"]
+        stamp = float(created) if isinstance(created, (int, float)) else \
+            datetime.fromisoformat(str(created)[:26].rstrip("Z") + "+00:00").timestamp()
+        ages.append((int((now - stamp) // 86400), ref))
+    return [f"{ref} {days} day{'' if days == 1 else 's'}" for days, ref in sorted(ages, reverse=True)]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"devstack_problems": devstack_problems, "devstack_old_images": devstack_old_images}
+        return {"devstack_problems": devstack_problems, "devstack_old_images": devstack_old_images,
+                "devstack_image_ages": devstack_image_ages}

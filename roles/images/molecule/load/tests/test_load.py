@@ -141,6 +141,14 @@ def test_a_sha256sums_the_publisher_did_not_sign_fails_and_loads_nothing(side_ef
     assert unsigned["images_after"] == 0
 
 
+def test_a_sha256sums_read_that_never_ends_ends_the_run(side_effect):
+    """The server's SHA256SUMS never ends (a FIFO): the run fails in bounded time, loads nothing."""
+    endless = side_effect["endless"]
+    assert endless["failed"] is True
+    assert "cannot read /srv/images/SHA256SUMS" in endless["msg"] and "Nothing was loaded" in endless["msg"]
+    assert endless["seconds"] < 60, endless  # images_server_io_timeout is 5 s here; no bound: for ever
+
+
 def test_the_server_holds_signatures_of_the_publishing_hosts_key(host):
     public = host.file("/var/lib/devstack/images/image_signing_key.pub").content_string.split()[:2]
     line = 'devstack-images namespaces="devstack-images" ' + " ".join(public)

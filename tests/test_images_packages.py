@@ -77,3 +77,16 @@ def test_a_host_without_rsync_and_python3_apt_gets_them(docker_client, minimal_h
     # Installed once: a second run finds them (and the key made by the first) and changes nothing.
     again = playbook("-i", inventory, "playbooks/images.yml", "-e", json.dumps(EXTRA))
     assert again.recap()[name]["changed"] == 0, again.output[-3000:]
+
+
+@pytest.mark.parametrize("minimal_host", [("devstack/molecule-vm:bookworm", "pytest-images-checkmode")], indirect=True)
+@pytest.mark.parametrize("key", [{}, {"images_server_identity_file": "/root/.ssh/id_ed25519"}], ids=["own-key", "operators-key"])
+def test_check_mode_on_a_minimal_host_says_what_it_would_do_and_changes_nothing(docker_client, minimal_host, key):
+    name, inventory = minimal_host
+    result = playbook("-i", inventory, "playbooks/images.yml", "--check", "-e", json.dumps({**EXTRA, **key}))
+    assert result.returncode == 0, result.output[-3000:]
+    assert "images would install rsync on pytest-images-checkmode" in result.output, result.output[-3000:]
+    assert "would fetch and load pytest-images-packages/payload:1" in result.output, result.output[-3000:]
+    assert not installed(docker_client, name, "rsync")
+    code, _ = docker_client.containers.get(name).exec_run(["test", "-e", "/var/lib/devstack"])
+    assert code != 0  # nothing made

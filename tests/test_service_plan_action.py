@@ -149,14 +149,16 @@ def test_every_role_the_playbooks_import_unchecked_checks_its_spec_in_its_first_
 
 @pytest.mark.parametrize("role", IMPORTED_UNCHECKED)
 def test_a_roles_defaults_pass_its_spec_and_a_wrong_type_is_named(role):
-    # The values as the user leaves them; the ports moved by devstack_port_offset are
+    # The values as the user leaves them; those taken from an inventory-wide setting (the ports
+    # moved by devstack_port_offset, the image age limit of devstack_image_max_age_days) are
     # templates, rendered first as Ansible does (the others stay strings, which their spec takes,
     # except a list or dict built from other variables: Ansible renders it to one, stood in here
     # by an empty one).
     spec = action.main_spec(ROOT / "roles" / role / "meta" / "argument_specs.yml")
     defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
     empty = {"list": [], "dict": {}}
-    defaults = {k: jinja2.Template(v).render() if isinstance(v, str) and "devstack_port_offset" in v
+    inventory_wide = ("devstack_port_offset", "devstack_image_max_age_days")
+    defaults = {k: jinja2.Template(v).render() if isinstance(v, str) and any(n in v for n in inventory_wide)
                 else empty[spec[k]["type"]] if isinstance(v, str) and "{{" in v and spec.get(k, {}).get("type") in empty
                 else v
                 for k, v in defaults.items()}

@@ -5,6 +5,7 @@ it too, so its service stage does not plan from image IDs that are gone."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -47,6 +48,8 @@ def test_every_entry_on_the_engine_drops_the_listing_when_one_put_an_image_there
         assert "LISTING shared-owner 0" in result.output, result.output[-3000:]
         assert "LISTING shared-alice 0" in result.output, result.output[-3000:]
     finally:
+        # The build context the role copied into its work folder (images_work_dir's default).
+        shutil.rmtree("/var/lib/devstack/images/context/pytest-shared-engine_tiny", ignore_errors=True)
         try:
             docker.from_env().images.remove(image, force=True)
         except docker.errors.ImageNotFound:

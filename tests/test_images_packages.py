@@ -40,7 +40,12 @@ def minimal_host(docker_client: docker.DockerClient, tmp_path: Path, request) ->
 
 
 def installed(docker_client: docker.DockerClient, name: str, package: str) -> bool:
-    code, out = docker_client.containers.get(name).exec_run(["dpkg-query", "-W", "-f=${db:Status-Status}", package])
+    # dpkg-query prints a status for a package it knows; Docker 20.10 now and then loses a short
+    # exec's output (exit 0, nothing read): asked up to three times.
+    for _ in range(3):
+        code, out = docker_client.containers.get(name).exec_run(["dpkg-query", "-W", "-f=${db:Status-Status}", package])
+        if code != 0 or out.strip():
+            break
     return code == 0 and out.decode() == "installed"
 
 

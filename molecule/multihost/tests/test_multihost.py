@@ -83,6 +83,16 @@ SERVER_SSH = (f"ssh -i {SERVER_KEY} -o IdentitiesOnly=yes -o BatchMode=yes -o Co
               "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null")
 
 
+def server_read(server, argv: list[str]) -> tuple[int, bytes]:
+    """A file on the image server that is never empty. Docker 20.10 now and then loses a short
+    exec's output (exit 0, nothing read): asked up to three times."""
+    for _ in range(3):
+        code, out = server.exec_run(argv)
+        if code != 0 or out.strip():
+            break
+    return code, out
+
+
 def server_rsync(host, *args: str):
     return host.run(" ".join(["rsync", f"--rsh='{SERVER_SSH}'", *args]))
 
@@ -91,7 +101,7 @@ def test_the_vms_key_was_made_on_the_vm_and_authorized_for_read_only_rsync(host,
     assert host.file(SERVER_KEY).mode == 0o600 and host.file(SERVER_KEY).user == "root"
     public = host.file(SERVER_KEY + ".pub").content_string.split()[1]
     server = engine.containers.get("molecule-sz-images")
-    code, out = server.exec_run(["cat", "/home/devstack/.ssh/authorized_keys"])
+    code, out = server_read(server, ["cat", "/home/devstack/.ssh/authorized_keys"])
     assert code == 0, out
     line = next(ln for ln in out.decode().splitlines() if public in ln)
     assert line.startswith('restrict,command="rrsync -ro /srv/devstack/images" '), line
@@ -263,7 +273,7 @@ def test_publishing_one_image_again_keeps_every_image_listed_on_the_server(engin
     assert result.returncode == 0, result.stdout[-4000:]
     server = engine.containers.get("molecule-sz-images")
     for name in ("SHA256SUMS", "IMAGES"):
-        code, out = server.exec_run(["cat", f"/srv/devstack/images/{name}"])
+        code, out = server_read(server, ["cat", f"/srv/devstack/images/{name}"])
         listed = {line.split()[1] for line in out.decode().splitlines()}
         assert code == 0 and listed == {ref.replace("/", "_").replace(":", "_") + ".tar" for ref in IMAGES}, (name, out)
 
